@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both set up what they need first:
+# a pinned uv in .tools/, then the locked dependencies (uv.lock) in .venv/.
+PY ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced-$(UV_VERSION)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test setup lint typecheck pytest clean
+
+run: setup
+	$(VENV)/bin/casebridge demo
+
+test: setup lint typecheck pytest
+
+setup: $(STAMP)
+
+$(UV):
+	$(PY) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PY)
+	touch $@
+
+lint:
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck:
+	$(VENV)/bin/mypy
+
+pytest:
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

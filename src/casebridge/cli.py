@@ -1,0 +1,324 @@
+"""`casebridge` command line (Typer). Commands parse input, call services and print results.
+
+Every command that prints data has ``--json``. A failure prints one line ``error: …`` on stderr
+and exits 1 (2 for usage errors, from Click) — never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from casebridge import __version__
+from casebridge.bootstrap import Container, bootstrap
+from casebridge.config import Settings, load_settings
+from casebridge.errors import CasebridgeError
+from casebridge.logs import configure_logging
+from casebridge.services.auth import issue_token
+from casebridge.services.setup import InitReport, initialise
+from casebridge.store.db import describe_url
+from casebridge.store.migrate import current_revision, head_revision, require_current, upgrade
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="casebridge",
+    help="casebridge — cross-department case handling platform (政法跨部门办案平台).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+admin_app = typer.Typer(help="Administration: users and API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+
+out = Console(highlight=False, soft_wrap=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+class _State:
+    config_file: Path | None = None
+    settings: Settings | None = None
+
+
+_state = _State()
+
+
+@app.callback()
+def _root(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML settings file (also CASEBRIDGE_CONFIG).")
+    ] = None,
+) -> None:
+    _state.config_file = config
+    _state.settings = None
+
+
+def settings() -> Settings:
+    if _state.settings is None:
+        _state.settings = load_settings(_state.config_file)
+        configure_logging(_state.settings.log_format, _state.settings.log_level)
+    return _state.settings
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _migrated_container() -> Container:
+    c = bootstrap(settings())
+    upgrade(c.engine)
+    return c
+
+
+@app.command()
+def version(as_json: JsonFlag = False) -> None:
+    """Print the version."""
+    if as_json:
+        _print_json({"version": __version__})
+    else:
+        out.print(f"casebridge {__version__}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: JsonFlag = False) -> None:
+    """Create or migrate the database schema to the current head."""
+    c = bootstrap(settings())
+    try:
+        before = current_revision(c.engine)
+        upgrade(c.engine)
+        after = current_revision(c.engine)
+    finally:
+        c.close()
+    data = {"database": describe_url(str(c.engine.url)), "from": before, "to": after}
+    if as_json:
+        _print_json(data)
+    else:
+        out.print(f"database {data['database']}: {before or 'empty'} → {after}")
+
+
+@db_app.command("current")
+def db_current(as_json: JsonFlag = False) -> None:
+    """Show the schema revision of the database and the one the code expects."""
+    c = bootstrap(settings())
+    try:
+        data = {
+            "database": describe_url(str(c.engine.url)),
+            "current": current_revision(c.engine),
+            "head": head_revision(),
+        }
+    finally:
+        c.close()
+    if as_json:
+        _print_json(data)
+    else:
+        out.print(f"database {data['database']}: at {data['current']}, head {data['head']}")
+
+
+def _save_tokens(var_dir: Path, issued: dict[str, str]) -> Path:
+    """Keep the demo users' tokens (shown once by design) where `casebridge demo` finds them."""
+    path = var_dir / "demo-tokens.json"
+    known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if issued:
+        known.update(issued)
+        var_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(known, indent=2))
+        os.chmod(tmp, 0o600)
+        tmp.replace(path)
+    return path
+
+
+def _run_init(demo: bool = True) -> tuple[InitReport, Container]:
+    c = _migrated_container()
+    with c.uow() as uow:
+        report = initialise(uow, demo=demo)
+    _save_tokens(settings().var_dir, report.issued_tokens)
+    return report, c
+
+
+@app.command()
+def init(
+    as_json: JsonFlag = False,
+    demo: Annotated[bool, typer.Option(help="Also create the demo region and users.")] = True,
+) -> None:
+    """Create and migrate the database, load standard data and the demo region (idempotent)."""
+    report, c = _run_init(demo)
+    c.close()
+    data = {
+        "database": describe_url(str(c.engine.url)),
+        "changed": report.changed,
+        "created": report.created,
+        "tokens_file": str(settings().var_dir / "demo-tokens.json") if demo else None,
+    }
+    if as_json:
+        _print_json(data)
+        return
+    if report.changed:
+        created = ", ".join(f"{n} {what}" for what, n in sorted(report.created.items()))
+        out.print(f"initialised {data['database']}: created {created}")
+    else:
+        out.print(f"{data['database']} already initialised; nothing changed")
+
+
+@admin_app.command("token")
+def admin_token(
+    username: Annotated[str, typer.Argument(help="User to issue the token for.")],
+    name: Annotated[str, typer.Option(help="Label for the token.")] = "cli",
+    as_json: JsonFlag = False,
+) -> None:
+    """Issue a new API token for USER. It is printed once and never stored in clear."""
+    c = bootstrap(settings())
+    try:
+        require_current(c.engine)
+        with c.uow() as uow:
+            token = issue_token(uow, username, name)
+            uow.commit()
+    finally:
+        c.close()
+    if as_json:
+        _print_json({"username": username, "token": token})
+    else:
+        out.print(token)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise CasebridgeError(
+                f"cannot listen on {host}:{port}: {exc.strerror}; set CASEBRIDGE_PORT or --port"
+            ) from None
+
+
+def _serve(c: Container, host: str, port: int, on_ready: Any = None) -> None:
+    import uvicorn
+
+    from casebridge.hub.app import create_app
+
+    _check_port_free(host, port)
+    config = uvicorn.Config(
+        create_app(container=c),
+        host=host,
+        port=port,
+        http="httptools",
+        loop="uvloop",
+        access_log=False,
+        log_config=None,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        original = server.startup
+
+        async def startup(sockets: Any = None) -> None:
+            await original(sockets)
+            if server.started:
+                on_ready(server)
+
+        server.startup = startup  # type: ignore[method-assign]
+    server.run()
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default from settings).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default from settings).")] = None,
+) -> None:
+    """Run the hub (uvicorn with httptools and uvloop). The schema must be current."""
+    s = settings()
+    c = bootstrap(s)
+    require_current(c.engine)
+    h, p = host or s.host, s.port if port is None else port
+    try:
+        _serve(
+            c, h, p, on_ready=lambda _srv: out.print(f"casebridge hub listening on http://{h}:{p}")
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        c.close()
+
+
+@app.command()
+def demo(
+    port: Annotated[int | None, typer.Option(help="Listen port (default from settings).")] = None,
+) -> None:
+    """Initialise var/, start the hub, and print the URL, the demo users and what to try."""
+    s = settings()
+    report, c = _run_init(demo=True)
+    tokens = json.loads((s.var_dir / "demo-tokens.json").read_text())
+    with c.uow() as uow:
+        users = [(u.username, u.display_name, ",".join(u.roles)) for u in uow.users.list()]
+        missing = [name for name, _, _ in users if name not in tokens]
+        for name in missing:  # tokens file lost: issue fresh ones rather than fail
+            tokens[name] = issue_token(uow, name, name="demo")
+        uow.commit()
+    _save_tokens(s.var_dir, {n: tokens[n] for n in missing})
+    host, p = s.host, s.port if port is None else port
+
+    def ready(_server: Any) -> None:
+        url = f"http://{host}:{p}"
+        table = Table(title="demo users (API tokens are in var/demo-tokens.json)")
+        table.add_column("user")
+        table.add_column("name")
+        table.add_column("roles")
+        table.add_column("token")
+        for name, display, roles in users:
+            table.add_row(name, display, roles, tokens.get(name, "")[:14] + "…")
+        out.print(f"\n[bold]casebridge hub[/bold] running at [bold]{url}[/bold]")
+        out.print(table)
+        t = tokens.get("police.handler", "TOKEN")
+        out.print("Try:")
+        out.print(f"  open {url}/api/docs            — the API, interactive")
+        out.print(f"  curl {url}/healthz")
+        out.print(f"  curl -H 'Authorization: Bearer {t}' {url}/api/v1/me")
+        out.print(f"  curl -H 'Authorization: Bearer {t}' {url}/api/v1/agencies")
+        out.print("Press Ctrl-C to stop.\n")
+
+    what = "created demo region" if report.changed else "demo region already in place"
+    out.print(f"{what}; database {describe_url(str(c.engine.url))}")
+    try:
+        _serve(c, host, p, on_ready=ready)
+    except KeyboardInterrupt:
+        pass  # uvicorn has already shut down gracefully; Ctrl-C is the normal way out
+    finally:
+        c.close()
+    out.print("casebridge hub stopped.")
+
+
+def main() -> None:
+    """Entry point: one clear line and exit 1 for every deliberate error, never a traceback."""
+    try:
+        app()
+    except CasebridgeError as exc:
+        sys.stderr.write(f"error: {exc.message}\n")
+        for p in exc.problems:
+            sys.stderr.write(
+                f"  - {p.field}: {p.message}" + (f" ({p.code})" if p.code else "") + "\n"
+            )
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as exc:  # last resort: still one line, with what to report
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

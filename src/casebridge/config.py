@@ -1,0 +1,134 @@
+"""Settings: environment variables ``CASEBRIDGE_*`` over an optional TOML file over defaults.
+
+Why strict: a misspelt variable (``CASEBRIDGE_DATABSE_URL``) silently falling back to the default
+SQLite file would let a production hub run on the wrong database. Unknown keys are an error, and
+every error is reduced to one line that names the setting and the rule.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from casebridge.errors import ConfigError
+
+__all__ = ["ENV_PREFIX", "Settings", "load_settings"]
+
+ENV_PREFIX = "CASEBRIDGE_"
+# Variables with the prefix that are not settings of the running system.
+_NOT_SETTINGS = {"CASEBRIDGE_CONFIG"}
+_NOT_SETTINGS_PREFIXES = ("CASEBRIDGE_TEST_",)
+
+
+class Settings(BaseSettings):
+    """The running system's settings; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    var_dir: Path = Field(default=Path("var"), description="Working data: database, blobs, keys")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; default: SQLite file var/casebridge.db (WAL)"
+    )
+    blob_dir: Path | None = Field(default=None, description="Dossier page store; default var/blobs")
+    host: str = Field(default="127.0.0.1", description="Listen address of the hub")
+    port: int = Field(default=8000, ge=0, le=65535, description="Listen port of the hub")
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() merges file and environment itself, so that it can name the source
+        # of a bad value and refuse unknown keys; the class only validates what it is given.
+        return (init_settings,)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'casebridge.db'}"
+
+    @property
+    def effective_blob_dir(self) -> Path:
+        return self.blob_dir if self.blob_dir is not None else self.var_dir / "blobs"
+
+
+def _field_env_names() -> set[str]:
+    return {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+
+
+def _check_unknown_env(environ: dict[str, str]) -> None:
+    known = _field_env_names() | _NOT_SETTINGS
+    for key in sorted(environ):
+        if not key.startswith(ENV_PREFIX) or key in known:
+            continue
+        if key.startswith(_NOT_SETTINGS_PREFIXES):
+            continue
+        raise ConfigError(
+            f"unknown setting {key}; known settings: {', '.join(sorted(_field_env_names()))}"
+        )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown setting {unknown[0]!r} in {path}; "
+            f"known settings: {', '.join(sorted(Settings.model_fields))}"
+        )
+    return data
+
+
+def load_settings(
+    config_file: Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Build settings, or raise :class:`ConfigError` with one line naming the bad setting."""
+    env = dict(os.environ if environ is None else environ)
+    _check_unknown_env(env)
+    if config_file is None and env.get("CASEBRIDGE_CONFIG"):
+        config_file = Path(env["CASEBRIDGE_CONFIG"])
+    file_values = _read_toml(config_file) if config_file is not None else {}
+    # Environment wins over the file: drop file values that the environment sets.
+    init = {k: v for k, v in file_values.items() if ENV_PREFIX + k.upper() not in env}
+    try:
+        return _settings_from(env, init)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        source = f"{ENV_PREFIX}{name.upper()}" if name not in init else f"{name} in {config_file}"
+        raise ConfigError(
+            f"invalid setting {source}: {err['msg']} (got {err.get('input')!r})"
+        ) from None
+
+
+def _settings_from(env: dict[str, str], init: dict[str, Any]) -> Settings:
+    """Settings from an explicit environment mapping (tests, subprocess wiring)."""
+    values = dict(init)
+    for name in Settings.model_fields:
+        key = ENV_PREFIX + name.upper()
+        if key in env:
+            values[name] = env[key]
+    return Settings(**values)

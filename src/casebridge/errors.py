@@ -1,0 +1,126 @@
+"""The one exception hierarchy of casebridge.
+
+Every error the platform raises on purpose is a :class:`CasebridgeError`. Vendor exceptions
+(SQLAlchemy, psycopg, pydantic) are translated at the adapter boundary, so that the CLI and the
+API can map errors to one clear line or one problem+json document in one place each.
+
+::
+
+    CasebridgeError
+    ├── ConfigError              a setting is unknown or invalid
+    ├── StoreError               the metadata database cannot serve
+    │   ├── DatabaseUnavailable  unreachable, wrong credentials, missing file permissions
+    │   └── MigrationsPending    schema is not at the code's migration head
+    ├── NotFound                 no such object (or the caller may not know it exists)
+    ├── Conflict                 the write collides with existing state
+    ├── InvalidInput             bad input: names the field, the code and the rule
+    ├── AuthenticationRequired   no or unknown credentials
+    └── PermissionDenied         authenticated, but the policy refuses
+
+Each class carries a stable ``code`` (the problem ``type`` suffix in the API) and the HTTP
+status the API uses for it; the domain never imports HTTP, the numbers are plain data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+__all__ = [
+    "AuthenticationRequired",
+    "CasebridgeError",
+    "ConfigError",
+    "Conflict",
+    "DatabaseUnavailable",
+    "InvalidInput",
+    "MigrationsPending",
+    "NotFound",
+    "PermissionDenied",
+    "Problem",
+    "StoreError",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One specific thing wrong with an input: where, which code, which rule."""
+
+    field: str
+    message: str
+    code: str | None = None
+    rule: str | None = None
+    extra: dict[str, object] = dataclasses.field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"field": self.field, "message": self.message}
+        if self.code is not None:
+            out["code"] = self.code
+        if self.rule is not None:
+            out["rule"] = self.rule
+        out.update(self.extra)
+        return out
+
+
+class CasebridgeError(Exception):
+    """Base of every error casebridge raises deliberately."""
+
+    code = "error"
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, message: str, *, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems: list[Problem] = list(problems or [])
+
+
+class ConfigError(CasebridgeError):
+    code = "config-error"
+    status = 500
+    title = "Invalid configuration"
+
+
+class StoreError(CasebridgeError):
+    code = "store-error"
+    status = 503
+    title = "Storage unavailable"
+
+
+class DatabaseUnavailable(StoreError):
+    code = "database-unavailable"
+    title = "Database unavailable"
+
+
+class MigrationsPending(StoreError):
+    code = "migrations-pending"
+    title = "Database schema is not current"
+
+
+class NotFound(CasebridgeError):
+    code = "not-found"
+    status = 404
+    title = "Not found"
+
+
+class Conflict(CasebridgeError):
+    code = "conflict"
+    status = 409
+    title = "Conflict"
+
+
+class InvalidInput(CasebridgeError):
+    code = "invalid-input"
+    status = 422
+    title = "Invalid input"
+
+
+class AuthenticationRequired(CasebridgeError):
+    code = "authentication-required"
+    status = 401
+    title = "Authentication required"
+
+
+class PermissionDenied(CasebridgeError):
+    code = "permission-denied"
+    status = 403
+    title = "Permission denied"

@@ -1,0 +1,1 @@
+"""The hub (central platform): FastAPI application, JSON API and (later) web UI."""

@@ -1,0 +1,126 @@
+"""RFC 9457 problem+json: the one place that maps errors to HTTP responses.
+
+Each error kind has a stable ``type`` URI (``urn:casebridge:problem:<code>``) that clients may
+switch on; ``detail`` is for people; ``problems`` lists every field-level problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from casebridge.errors import CasebridgeError
+from casebridge.logs import get_logger
+
+__all__ = ["PROBLEM_MEDIA_TYPE", "install_problem_handlers", "problem", "problem_type"]
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_log = get_logger("casebridge.hub")
+
+_HTTP_CODES = {
+    400: "bad-request",
+    401: "authentication-required",
+    403: "permission-denied",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    429: "too-many-requests",
+}
+
+
+def problem_type(code: str) -> str:
+    return f"urn:casebridge:problem:{code}"
+
+
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    problems: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "instance": request.url.path,
+        "request_id": getattr(request.state, "request_id", None),
+    }
+    if detail:
+        body["detail"] = detail
+    if problems:
+        body["problems"] = problems
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+async def _casebridge_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CasebridgeError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if exc.status >= 500:
+        _log.error("request.error", error=exc.code, detail=exc.message)
+    return problem(
+        request,
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.message,
+        [p.as_dict() for p in exc.problems],
+        headers,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    items = [
+        {
+            "field": ".".join(str(part) for part in err["loc"]),
+            "message": err["msg"],
+            "rule": err["type"],
+        }
+        for err in exc.errors()
+    ]
+    return problem(
+        request,
+        422,
+        "invalid-input",
+        "Invalid input",
+        f"{len(items)} problem(s) in the request",
+        items,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http-error")
+    title = code.replace("-", " ").capitalize()
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return problem(request, exc.status_code, code, title, detail, headers=exc.headers)
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    _log.exception("request.unhandled", error=type(exc).__name__)
+    return problem(
+        request,
+        500,
+        "internal-error",
+        "Internal error",
+        "unexpected error; quote the request id to the operator",
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(CasebridgeError, _casebridge_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)

@@ -1,0 +1,1 @@
+"""Metadata storage: SQLAlchemy tables, repositories, the unit of work and migrations."""

@@ -1,0 +1,65 @@
+"""Engines: SQLite (embedded default, WAL) or PostgreSQL, with vendor errors translated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from casebridge.errors import DatabaseUnavailable
+
+__all__ = ["describe_url", "make_engine", "translate_db_errors"]
+
+
+def describe_url(url: str) -> str:
+    """The URL without its password, fit for an error line or a log."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL: readers never block the writer; busy_timeout: a second process waits, not fails.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; the SQLite file's folder is created, nothing else is touched."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailable(
+                    f"database {describe_url(url)} unavailable: cannot create folder {folder}: "
+                    f"{exc.strerror}"
+                ) from None
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"connect_timeout": 5}
+    )
+
+
+@contextmanager
+def translate_db_errors(url: str) -> Iterator[None]:
+    """Turn "cannot connect" into :class:`DatabaseUnavailable` with one readable line."""
+    try:
+        yield
+    except OperationalError as exc:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(f"database {describe_url(url)} unavailable: {first}") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise DatabaseUnavailable(f"database {describe_url(url)} connection lost") from exc
+        raise

@@ -1,0 +1,89 @@
+"""The CLI as a user runs it: a subprocess, one clear line on failure, --json on success."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "casebridge.cli", *args],
+        env={**base, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_init_twice_changes_nothing_the_second_time(db_url: str, tmp_path: Path) -> None:
+    env = {"CASEBRIDGE_DATABASE_URL": db_url, "CASEBRIDGE_VAR_DIR": str(tmp_path / "var")}
+    first = run_cli("init", "--json", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["changed"] is True
+    tokens_before = (tmp_path / "var" / "demo-tokens.json").read_text()
+
+    second = run_cli("init", "--json", env=env, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    out = json.loads(second.stdout)
+    assert out["changed"] is False
+    assert out["created"] == {}
+    assert (tmp_path / "var" / "demo-tokens.json").read_text() == tokens_before
+
+
+def test_bad_setting_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    r = run_cli("init", env={"CASEBRIDGE_PORT": "eighty"}, cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0
+    assert r.stderr.startswith("error: invalid setting CASEBRIDGE_PORT")
+    assert "Traceback" not in r.stderr
+
+
+def test_unknown_setting_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    r = run_cli("db", "upgrade", env={"CASEBRIDGE_DATABSE_URL": "x"}, cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0
+    assert "unknown setting CASEBRIDGE_DATABSE_URL" in r.stderr
+
+
+def test_unreachable_database_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    env = {"CASEBRIDGE_DATABASE_URL": "postgresql+psycopg://u:pw@127.0.0.1:1/none"}
+    r = run_cli("init", env=env, cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0
+    assert r.stderr.startswith("error: database postgresql+psycopg://u:***@127.0.0.1:1/none")
+    assert "pw@" not in r.stderr
+
+
+def test_unwritable_sqlite_location_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    env = {"CASEBRIDGE_DATABASE_URL": f"sqlite:///{blocker}/sub/cb.db"}
+    r = run_cli("db", "upgrade", env=env, cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    env = {"CASEBRIDGE_VAR_DIR": str(tmp_path / "var")}
+    r = run_cli("serve", env=env, cwd=tmp_path)
+    assert r.returncode == 1
+    assert "casebridge db upgrade" in r.stderr
+
+
+def test_admin_token_issues_a_working_token(tmp_path: Path) -> None:
+    env = {"CASEBRIDGE_VAR_DIR": str(tmp_path / "var")}
+    assert run_cli("init", env=env, cwd=tmp_path).returncode == 0
+    r = run_cli("admin", "token", "court.handler", "--json", env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["token"].startswith("cbt_")
+    missing = run_cli("admin", "token", "nobody", env=env, cwd=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "error: no user named 'nobody'"
