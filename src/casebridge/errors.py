@@ -14,6 +14,7 @@ API can map errors to one clear line or one problem+json document in one place e
     ├── NotFound                 no such object (or the caller may not know it exists)
     ├── Conflict                 the write collides with existing state
     ├── InvalidInput             bad input: names the field, the code and the rule
+    │   └── ProcedureRefused     (domain.procedure) breaks a rule of procedure, names its basis
     ├── AuthenticationRequired   no or unknown credentials
     └── PermissionDenied         authenticated, but the policy refuses
 
