@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, create_engine, text
 
-from casebridge.bootstrap import Container
+from casebridge.bootstrap import Container, procedure_context
 from casebridge.config import Settings
 from casebridge.hub.app import create_app
 from casebridge.logs import configure_logging
@@ -116,7 +116,12 @@ class LiveServer:
 @pytest.fixture
 def container(engine: Engine, tmp_path: Path) -> Container:
     settings = Settings(var_dir=tmp_path / "var", database_url=str(engine.url))
-    return Container(settings=settings, engine=engine, uow=UnitOfWorkFactory(engine))
+    return Container(
+        settings=settings,
+        engine=engine,
+        uow=UnitOfWorkFactory(engine),
+        procedure=procedure_context(settings),
+    )
 
 
 @pytest.fixture

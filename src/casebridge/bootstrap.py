@@ -7,10 +7,15 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from casebridge.config import Settings
+from casebridge.domain.supervision import SupervisionPolicy
+from casebridge.services.conversion import StandardCodes
+from casebridge.services.exchanges import ProcedureContext
+from casebridge.standards.calendar import load_calendar
+from casebridge.standards.catalog import load_catalog
 from casebridge.store.db import make_engine
 from casebridge.store.uow import UnitOfWorkFactory
 
-__all__ = ["Container", "bootstrap"]
+__all__ = ["Container", "bootstrap", "procedure_context"]
 
 
 @dataclass
@@ -18,11 +23,26 @@ class Container:
     settings: Settings
     engine: Engine
     uow: UnitOfWorkFactory
+    procedure: ProcedureContext
 
     def close(self) -> None:
         self.engine.dispose()
 
 
+def procedure_context(settings: Settings) -> ProcedureContext:
+    return ProcedureContext(
+        catalog=load_catalog(),
+        calendar=load_calendar(settings.holidays_file),
+        converter=StandardCodes(),
+        policy=SupervisionPolicy(due_soon_days=settings.alert_due_soon_days),
+    )
+
+
 def bootstrap(settings: Settings) -> Container:
     engine = make_engine(settings.effective_database_url)
-    return Container(settings=settings, engine=engine, uow=UnitOfWorkFactory(engine))
+    return Container(
+        settings=settings,
+        engine=engine,
+        uow=UnitOfWorkFactory(engine),
+        procedure=procedure_context(settings),
+    )

@@ -302,6 +302,15 @@ def demo(
     out.print("casebridge hub stopped.")
 
 
+def _register_feature_commands() -> None:
+    from casebridge import cli_procedure
+
+    cli_procedure.register(app)
+
+
+_register_feature_commands()
+
+
 def main() -> None:
     """Entry point: one clear line and exit 1 for every deliberate error, never a traceback."""
     try:

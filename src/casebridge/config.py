@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     blob_dir: Path | None = Field(default=None, description="Dossier page store; default var/blobs")
     host: str = Field(default="127.0.0.1", description="Listen address of the hub")
     port: int = Field(default=8000, ge=0, le=65535, description="Listen port of the hub")
+    holidays_file: Path | None = Field(
+        default=None, description="Holiday calendar CSV replacing the shipped 2024–2026 one"
+    )
+    alert_due_soon_days: int = Field(
+        default=3, ge=0, le=60, description="Raise a due_soon alert this many days before a limit"
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -37,6 +37,8 @@ __all__ = [
     "Document",
     "Exchange",
     "Person",
+    "RaisedAlert",
+    "Receipt",
     "User",
 ]
 
@@ -112,6 +114,10 @@ class Case(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     title: Mapped[str] = mapped_column(String(500))
     stage: Mapped[str] = mapped_column(String(32))  # domain.case.Stage
+    # Handling agency and event count, kept in step with the replayed procedure state so that
+    # lists can filter without replaying; the replay stays the truth.
+    handler_agency_id: Mapped[str | None] = mapped_column(ForeignKey("agency.id"), default=None)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -138,6 +144,7 @@ class Person(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    key: Mapped[str] = mapped_column(String(32), default="")  # the person's key within the case
     role: Mapped[str] = mapped_column(String(32))  # domain.case.PersonRole
     name: Mapped[str] = mapped_column(String(200))
     id_type: Mapped[str | None] = mapped_column(String(16), default=None)
@@ -179,10 +186,47 @@ class Exchange(Base):
     status: Mapped[str] = mapped_column(String(32))  # domain.exchange.ExchangeStatus
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     idempotency_key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64), default="")
+    node_kind: Mapped[str] = mapped_column(String(16), default="exchange")
+    occurred_on: Mapped[date | None] = mapped_column(Date, default=None)
+    dossier_ref: Mapped[str | None] = mapped_column(String(100), default=None)
+    table_versions: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     documents: Mapped[list[Document]] = relationship(back_populates="exchange")
+    receipts: Mapped[list[Receipt]] = relationship(back_populates="exchange")
+
+
+class Receipt(Base):
+    """签收: the receiving agency acknowledges an exchange; the sender sees it."""
+
+    __tablename__ = "receipt"
+    __table_args__ = (UniqueConstraint("exchange_id", "kind", name="uq_receipt_exchange_kind"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchange.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # signed_for
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+
+    exchange: Mapped[Exchange] = relationship(back_populates="receipts")
+
+
+class RaisedAlert(Base):
+    """Which supervision alerts the hub has already raised (each is audited once)."""
+
+    __tablename__ = "raised_alert"
+    __table_args__ = (UniqueConstraint("case_id", "key", name="uq_raised_alert_case_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    first_raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Document(Base):

@@ -7,11 +7,25 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from casebridge.store.models import Agency, ApiToken, AuditEvent, Base, User
+from casebridge.store.models import (
+    Agency,
+    ApiToken,
+    AuditEvent,
+    Base,
+    Case,
+    Exchange,
+    Person,
+    RaisedAlert,
+    Receipt,
+    User,
+)
 
 __all__ = [
     "AgencyRepository",
+    "AlertRepository",
     "AuditRepository",
+    "CaseRepository",
+    "ExchangeRepository",
     "TokenRepository",
     "UserRepository",
     "count_rows",
@@ -91,6 +105,119 @@ class AuditRepository:
 
     def list(self, *, limit: int = 100) -> Sequence[AuditEvent]:
         return self.session.scalars(select(AuditEvent).order_by(AuditEvent.seq).limit(limit)).all()
+
+
+class CaseRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, case: Case) -> Case:
+        self.session.add(case)
+        self.session.flush()
+        return case
+
+    def get(self, case_id: str, *, for_update: bool = False) -> Case | None:
+        """``for_update`` locks the row (PostgreSQL) so that two exchanges for one case are
+        checked against the procedure one after the other, never against the same state."""
+        stmt = select(Case).where(Case.id == case_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalar(stmt)
+
+    def person(self, case_id: str, key: str) -> Person | None:
+        return self.session.scalar(
+            select(Person).where(Person.case_id == case_id, Person.key == key)
+        )
+
+    def persons(self, case_id: str) -> Sequence[Person]:
+        return self.session.scalars(
+            select(Person).where(Person.case_id == case_id).order_by(Person.key)
+        ).all()
+
+    def involving_agency(self, agency_id: str) -> Sequence[Case]:
+        """Cases an exchange has brought to or from this agency."""
+        ids = select(Exchange.case_id).where(
+            (Exchange.sender_agency_id == agency_id) | (Exchange.receiver_agency_id == agency_id)
+        )
+        return self.session.scalars(
+            select(Case).where(Case.id.in_(ids)).order_by(Case.created_at)
+        ).all()
+
+    def all(self) -> Sequence[Case]:
+        return self.session.scalars(select(Case).order_by(Case.created_at)).all()
+
+
+class ExchangeRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, exchange: Exchange) -> Exchange:
+        self.session.add(exchange)
+        self.session.flush()
+        return exchange
+
+    def get(self, exchange_id: str) -> Exchange | None:
+        return self.session.get(Exchange, exchange_id)
+
+    def by_idempotency_key(self, sender_agency_id: str, key: str) -> Exchange | None:
+        return self.session.scalar(
+            select(Exchange).where(
+                Exchange.sender_agency_id == sender_agency_id, Exchange.idempotency_key == key
+            )
+        )
+
+    def for_case(self, case_id: str) -> Sequence[Exchange]:
+        """The case's history in acceptance order: the input of the procedure replay."""
+        return self.session.scalars(
+            select(Exchange)
+            .where(Exchange.case_id == case_id)
+            .order_by(Exchange.created_at, Exchange.id)
+        ).all()
+
+    def inbox(self, receiver_agency_id: str, *, status: str | None = None) -> Sequence[Exchange]:
+        stmt = (
+            select(Exchange)
+            .where(
+                Exchange.receiver_agency_id == receiver_agency_id,
+                Exchange.node_kind == "exchange",
+            )
+            .order_by(Exchange.created_at, Exchange.id)
+        )
+        if status is not None:
+            stmt = stmt.where(Exchange.status == status)
+        return self.session.scalars(stmt).all()
+
+    def replies_to(self, exchange_id: str) -> Sequence[Exchange]:
+        return self.session.scalars(
+            select(Exchange)
+            .where(Exchange.in_reply_to_id == exchange_id)
+            .order_by(Exchange.created_at)
+        ).all()
+
+    def add_receipt(self, receipt: Receipt) -> Receipt:
+        self.session.add(receipt)
+        self.session.flush()
+        return receipt
+
+    def receipt(self, exchange_id: str, kind: str) -> Receipt | None:
+        return self.session.scalar(
+            select(Receipt).where(Receipt.exchange_id == exchange_id, Receipt.kind == kind)
+        )
+
+
+class AlertRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def raised_keys(self, case_id: str) -> set[str]:
+        return set(
+            self.session.scalars(select(RaisedAlert.key).where(RaisedAlert.case_id == case_id))
+        )
+
+    def add(self, alert: RaisedAlert) -> RaisedAlert:
+        self.session.add(alert)
+        self.session.flush()
+        return alert
 
 
 def count_rows(session: Session) -> dict[str, int]:

@@ -11,12 +11,17 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from casebridge.errors import Conflict
 from casebridge.store.db import translate_db_errors
 from casebridge.store.repositories import (
     AgencyRepository,
+    AlertRepository,
     AuditRepository,
+    CaseRepository,
+    ExchangeRepository,
     TokenRepository,
     UserRepository,
 )
@@ -29,6 +34,9 @@ class UnitOfWork:
     users: UserRepository
     tokens: TokenRepository
     audit: AuditRepository
+    cases: CaseRepository
+    exchanges: ExchangeRepository
+    alerts: AlertRepository
 
     def __init__(self, session_factory: sessionmaker[Session], url: str) -> None:
         self._session_factory = session_factory
@@ -47,6 +55,9 @@ class UnitOfWork:
         self.users = UserRepository(self._session)
         self.tokens = TokenRepository(self._session)
         self.audit = AuditRepository(self._session)
+        self.cases = CaseRepository(self._session)
+        self.exchanges = ExchangeRepository(self._session)
+        self.alerts = AlertRepository(self._session)
         return self
 
     def __exit__(
@@ -63,8 +74,15 @@ class UnitOfWork:
             self._session = None
 
     def commit(self) -> None:
+        """Commit, or roll back and raise :class:`Conflict` if a constraint refuses the write
+        (typically a concurrent request that won the race for the same unique key)."""
         with translate_db_errors(self._url):
-            self.session.commit()
+            try:
+                self.session.commit()
+            except IntegrityError as exc:
+                self.session.rollback()
+                first = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint"
+                raise Conflict(f"the write collides with existing data: {first}") from exc
 
 
 class UnitOfWorkFactory:

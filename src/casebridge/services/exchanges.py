@@ -1,0 +1,447 @@
+"""Exchanges at the hub: send (一键移送), sign for (签收), read, inbox — the platform's core.
+
+Intake, in one transaction: idempotency → code conversion (sender dialect → standard) →
+procedure check against the replayed case state → store case, persons, charges, exchange and
+documents → apply the state → audit. A refusal or a bad code raises before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from casebridge.domain.agency import Principal
+from casebridge.domain.catalog import Catalog, NodeKind
+from casebridge.domain.deadlines import WorkCalendar
+from casebridge.domain.exchange import ExchangeStatus
+from casebridge.domain.procedure import CaseState, Event, Procedure, ProcedureRefused
+from casebridge.domain.supervision import SupervisionPolicy
+from casebridge.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
+from casebridge.services import audit
+from casebridge.services.conversion import CodeConverter
+from casebridge.store.models import Agency, Case, CaseRef, Charge, Document, Exchange, Person
+from casebridge.store.models import Receipt as ReceiptRow
+from casebridge.store.types import new_id
+from casebridge.store.uow import UnitOfWork
+
+__all__ = [
+    "ProcedureContext",
+    "SendExchange",
+    "SendResult",
+    "case_events",
+    "get_exchange",
+    "inbox",
+    "send_exchange",
+    "sign_for",
+    "visible_case",
+]
+
+
+@dataclass(frozen=True)
+class ProcedureContext:
+    """What the procedure needs besides the database: wired once by the bootstrap."""
+
+    catalog: Catalog
+    calendar: WorkCalendar
+    converter: CodeConverter
+    policy: SupervisionPolicy = field(default_factory=SupervisionPolicy)
+
+    @property
+    def procedure(self) -> Procedure:
+        return Procedure(self.catalog)
+
+
+@dataclass(frozen=True)
+class SendExchange:
+    node: str
+    idempotency_key: str
+    payload: dict[str, Any]  # in the sender's dialect: case, persons, documents, fields
+    receiver_agency: str | None = None  # id or organisation code; none for facts
+    case_id: str | None = None
+    in_reply_to: str | None = None
+    occurred_on: date | None = None
+    dossier_ref: str | None = None
+
+    def request_hash(self) -> str:
+        body = {
+            "node": self.node,
+            "payload": self.payload,
+            "receiver": self.receiver_agency,
+            "case_id": self.case_id,
+            "in_reply_to": self.in_reply_to,
+            "occurred_on": self.occurred_on.isoformat() if self.occurred_on else None,
+            "dossier_ref": self.dossier_ref,
+        }
+        canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SendResult:
+    exchange: Exchange
+    replayed: bool  # True: the idempotency key was seen before; nothing new was created
+
+
+def _agency_of(principal: Principal) -> str:
+    if principal.agency_id is None or principal.agency_type is None:
+        raise PermissionDenied("only a user of an agency can send or receive exchanges")
+    return principal.agency_id
+
+
+def _resolve_agency(uow: UnitOfWork, ref: str) -> Agency | None:
+    return uow.agencies.get(ref) or uow.agencies.by_code(ref)
+
+
+def case_events(uow: UnitOfWork, case_id: str) -> list[Event]:
+    """The accepted history of a case, as the procedure replays it."""
+    types: dict[str, str] = {}
+
+    def type_of(agency_id: str) -> str:
+        if agency_id not in types:
+            agency = uow.agencies.get(agency_id)
+            assert agency is not None
+            types[agency_id] = agency.type
+        return types[agency_id]
+
+    events = []
+    for x in uow.exchanges.for_case(case_id):
+        fact = x.node_kind == NodeKind.FACT
+        assert x.occurred_on is not None
+        events.append(
+            Event(
+                id=x.id,
+                node=x.node_code,
+                on=x.occurred_on,
+                sender_type=type_of(x.sender_agency_id),
+                sender_id=x.sender_agency_id,
+                receiver_type=None if fact else type_of(x.receiver_agency_id),
+                receiver_id=None if fact else x.receiver_agency_id,
+                persons=tuple(str(p["key"]) for p in x.payload.get("persons", [])),
+                documents=tuple(d.document_type for d in x.documents),
+                in_reply_to=x.in_reply_to_id,
+                fields=x.payload.get("fields", {}),
+            )
+        )
+    return events
+
+
+def visible_case(
+    uow: UnitOfWork, principal: Principal, case_id: str, *, lock: bool = False
+) -> Case:
+    """The case, if an exchange has brought it to or from the caller's agency; else NotFound.
+    (The security issue widens this to grants and supervisors.)"""
+    case = uow.cases.get(case_id, for_update=lock)
+    if case is None or principal.agency_id is None:
+        raise NotFound(f"no case {case_id}")
+    involved = any(
+        principal.agency_id in (x.sender_agency_id, x.receiver_agency_id)
+        for x in uow.exchanges.for_case(case.id)
+    )
+    if not involved:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def _check_payload(payload: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    keys: set[str] = set()
+    for i, p in enumerate(payload.get("persons") or []):
+        key = p.get("key") if isinstance(p, dict) else None
+        if not key:
+            problems.append(Problem(f"payload.persons[{i}].key", "every person needs a key"))
+        elif key in keys:
+            problems.append(Problem(f"payload.persons[{i}].key", "duplicate person key", key))
+        else:
+            keys.add(str(key))
+    for i, d in enumerate(payload.get("documents") or []):
+        if not isinstance(d, dict) or not d.get("type"):
+            problems.append(Problem(f"payload.documents[{i}].type", "every document needs a type"))
+    return problems
+
+
+def send_exchange(
+    uow: UnitOfWork,
+    ctx: ProcedureContext,
+    principal: Principal,
+    cmd: SendExchange,
+    *,
+    today: date,
+    request_id: str | None = None,
+) -> SendResult:
+    sender_id = _agency_of(principal)
+    request_hash = cmd.request_hash()
+    existing = uow.exchanges.by_idempotency_key(sender_id, cmd.idempotency_key)
+    if existing is not None:
+        return _replayed(existing, request_hash, cmd.idempotency_key)
+    try:
+        exchange = _accept(uow, ctx, principal, cmd, request_hash, today, request_id)
+        uow.commit()
+    except Conflict:
+        # A concurrent request with the same key may have won the race: answer with its result.
+        existing = uow.exchanges.by_idempotency_key(sender_id, cmd.idempotency_key)
+        if existing is None:
+            raise
+        return _replayed(existing, request_hash, cmd.idempotency_key)
+    return SendResult(exchange, replayed=False)
+
+
+def _replayed(existing: Exchange, request_hash: str, key: str) -> SendResult:
+    if existing.request_hash != request_hash:
+        raise Conflict(
+            f"idempotency key {key!r} was already used for a different request "
+            f"(exchange {existing.id})"
+        )
+    return SendResult(existing, replayed=True)
+
+
+def _accept(
+    uow: UnitOfWork,
+    ctx: ProcedureContext,
+    principal: Principal,
+    cmd: SendExchange,
+    request_hash: str,
+    today: date,
+    request_id: str | None,
+) -> Exchange:
+    sender_id = _agency_of(principal)
+    assert principal.agency_type is not None
+    node = ctx.catalog.resolve(cmd.node)
+    if node is None:
+        raise InvalidInput(
+            f"unknown collaboration node {cmd.node!r}",
+            problems=[Problem("node", "unknown node code or Chinese name", cmd.node)],
+        )
+    # Receiver
+    receiver: Agency | None = None
+    if node.kind is NodeKind.EXCHANGE:
+        if not cmd.receiver_agency:
+            raise InvalidInput(
+                f"{node.code} is sent to an agency",
+                problems=[Problem("receiver_agency", "required for an exchange")],
+            )
+        receiver = _resolve_agency(uow, cmd.receiver_agency)
+        if receiver is None:
+            raise InvalidInput(
+                f"no agency {cmd.receiver_agency!r}",
+                problems=[
+                    Problem("receiver_agency", "unknown agency id or code", cmd.receiver_agency)
+                ],
+            )
+        if receiver.id == sender_id:
+            raise InvalidInput(
+                "an agency cannot send an exchange to itself",
+                problems=[Problem("receiver_agency", "same as the sender", cmd.receiver_agency)],
+            )
+    # Codes: sender's dialect → standard (every problem at once, before anything is written)
+    payload, versions = ctx.converter.inbound(principal.agency_type, cmd.payload)
+    problems = _check_payload(payload)
+    if problems:
+        raise InvalidInput("the exchange payload is invalid", problems=problems)
+    # Case and its history
+    if cmd.case_id:
+        case = visible_case(uow, principal, cmd.case_id, lock=True)
+        history = case_events(uow, case.id)
+    else:
+        title = (payload.get("case") or {}).get("title")
+        if not title:
+            raise InvalidInput(
+                "a new case needs a title",
+                problems=[Problem("payload.case.title", "required when case_id is not given")],
+            )
+        case = Case(id=new_id(), title=str(title), stage="")
+        history = []
+    procedure = ctx.procedure
+    state: CaseState = procedure.replay(history)
+    occurred_on = cmd.occurred_on or today
+    if occurred_on > today:
+        raise InvalidInput(
+            "an exchange cannot happen in the future",
+            problems=[Problem("occurred_on", f"after today ({today})", occurred_on.isoformat())],
+        )
+    if history and occurred_on < history[-1].on:
+        raise InvalidInput(
+            "an exchange cannot predate the case's last event",
+            problems=[Problem("occurred_on", f"before {history[-1].on}", occurred_on.isoformat())],
+        )
+    exchange_id = new_id()
+    event = Event(
+        id=exchange_id,
+        node=node.code,
+        on=occurred_on,
+        sender_type=principal.agency_type,
+        sender_id=sender_id,
+        receiver_type=receiver.type if receiver else None,
+        receiver_id=receiver.id if receiver else None,
+        persons=tuple(str(p["key"]) for p in payload.get("persons") or []),
+        documents=tuple(str(d["type"]) for d in payload.get("documents") or []),
+        in_reply_to=cmd.in_reply_to,
+        fields=payload.get("fields") or {},
+    )
+    resolved, refusals = procedure.check(state, event)
+    if refusals:
+        raise ProcedureRefused(node.code, refusals)
+    new_state = procedure.apply(state, resolved)
+    # Writes
+    if not cmd.case_id:
+        uow.cases.add(case)
+    case.stage = new_state.stage or case.stage
+    case.handler_agency_id = new_state.handler_id
+    case.event_count = len(new_state.history)
+    ref = (payload.get("case") or {}).get("case_ref")
+    if ref:
+        _record_case_ref(uow, case.id, sender_id, str(ref))
+    for p in payload.get("persons") or []:
+        _upsert_person(uow, case.id, p)
+    exchange = uow.exchanges.add(
+        Exchange(
+            id=exchange_id,
+            node_code=node.code,
+            node_kind=node.kind.value,
+            sender_agency_id=sender_id,
+            receiver_agency_id=receiver.id if receiver else sender_id,
+            case_id=case.id,
+            in_reply_to_id=resolved.in_reply_to,
+            status=ExchangeStatus.DELIVERED.value,
+            payload=payload,
+            idempotency_key=cmd.idempotency_key,
+            request_hash=request_hash,
+            occurred_on=occurred_on,
+            dossier_ref=cmd.dossier_ref,
+            table_versions=versions,
+        )
+    )
+    for d in payload.get("documents") or []:
+        uow.session.add(
+            Document(
+                exchange_id=exchange.id,
+                document_type=str(d["type"]),
+                title=str(d.get("title") or d["type"]),
+                page_count=int(d.get("pages") or 0),
+            )
+        )
+    if resolved.in_reply_to:
+        original = uow.exchanges.get(resolved.in_reply_to)
+        if original is not None:
+            original.status = ExchangeStatus.REPLIED.value
+    audit.record(
+        uow,
+        "exchange.send",
+        "exchange",
+        exchange.id,
+        actor=principal,
+        case_id=case.id,
+        request_id=request_id,
+        detail={
+            "node": node.code,
+            "receiver_agency_id": receiver.id if receiver else None,
+            "in_reply_to": resolved.in_reply_to,
+            "stage": new_state.stage,
+        },
+    )
+    uow.session.flush()
+    return exchange
+
+
+def _record_case_ref(uow: UnitOfWork, case_id: str, agency_id: str, ref: str) -> None:
+    from sqlalchemy import select
+
+    existing = uow.session.scalar(
+        select(CaseRef).where(CaseRef.agency_id == agency_id, CaseRef.ref == ref)
+    )
+    if existing is None:
+        uow.session.add(CaseRef(case_id=case_id, agency_id=agency_id, ref=ref))
+    elif existing.case_id != case_id:
+        raise InvalidInput(
+            f"case number {ref!r} of this agency already belongs to another case",
+            problems=[Problem("payload.case.case_ref", "already used for another case", ref)],
+        )
+
+
+def _upsert_person(uow: UnitOfWork, case_id: str, p: dict[str, Any]) -> None:
+    key = str(p["key"])
+    person = uow.cases.person(case_id, key)
+    if person is None:
+        person = Person(
+            case_id=case_id,
+            key=key,
+            role=str(p.get("role") or "suspect"),
+            name=str(p.get("name") or key),
+        )
+        uow.session.add(person)
+    for attr in ("role", "name", "id_type", "id_number", "gender", "ethnicity"):
+        if p.get(attr):
+            setattr(person, attr, str(p[attr]))
+    if p.get("birth_date"):
+        try:
+            person.birth_date = date.fromisoformat(str(p["birth_date"]))
+        except ValueError:
+            raise InvalidInput(
+                "bad birth date",
+                problems=[
+                    Problem(
+                        f"payload.persons[{key}].birth_date", "not YYYY-MM-DD", str(p["birth_date"])
+                    )
+                ],
+            ) from None
+    uow.session.flush()
+    have = {c.crime_code for c in person.charges}
+    for c in p.get("charges") or []:
+        code = str(c.get("crime") if isinstance(c, dict) else c)
+        if code and code not in have:
+            person.charges.append(Charge(crime_code=code))
+            have.add(code)
+
+
+def _visible_exchange(uow: UnitOfWork, principal: Principal, exchange_id: str) -> Exchange:
+    x = uow.exchanges.get(exchange_id)
+    if x is None or principal.agency_id not in (x.sender_agency_id, x.receiver_agency_id):
+        raise NotFound(f"no exchange {exchange_id}")
+    return x
+
+
+def sign_for(
+    uow: UnitOfWork, principal: Principal, exchange_id: str, *, request_id: str | None = None
+) -> ReceiptRow:
+    """签收. Idempotent: signing twice returns the first receipt."""
+    agency_id = _agency_of(principal)
+    x = _visible_exchange(uow, principal, exchange_id)
+    if x.receiver_agency_id != agency_id or x.node_kind != NodeKind.EXCHANGE:
+        raise PermissionDenied("only the receiving agency signs for an exchange")
+    existing = uow.exchanges.receipt(x.id, ExchangeStatus.SIGNED_FOR.value)
+    if existing is not None:
+        return existing
+    receipt = uow.exchanges.add_receipt(
+        ReceiptRow(
+            exchange_id=x.id,
+            kind=ExchangeStatus.SIGNED_FOR.value,
+            agency_id=agency_id,
+            user_id=principal.user_id,
+        )
+    )
+    if x.status == ExchangeStatus.DELIVERED.value:
+        x.status = ExchangeStatus.SIGNED_FOR.value
+    audit.record(
+        uow,
+        "exchange.sign_for",
+        "exchange",
+        x.id,
+        actor=principal,
+        case_id=x.case_id,
+        request_id=request_id,
+    )
+    uow.commit()
+    return receipt
+
+
+def get_exchange(uow: UnitOfWork, principal: Principal, exchange_id: str) -> Exchange:
+    return _visible_exchange(uow, principal, exchange_id)
+
+
+def inbox(
+    uow: UnitOfWork, principal: Principal, *, status: str | None = None
+) -> Sequence[Exchange]:
+    return uow.exchanges.inbox(_agency_of(principal), status=status)
