@@ -193,7 +193,7 @@ def alerts_command(
         require_current(c.engine)
         with c.uow() as uow:
             found = list_alerts(uow, c.procedure, None, day)
-            data = [
+            data: list[dict[str, Any]] = [
                 {
                     "case_id": ca.case_id,
                     "title": ca.title,
