@@ -87,3 +87,45 @@ def test_admin_token_issues_a_working_token(tmp_path: Path) -> None:
     missing = run_cli("admin", "token", "nobody", env=env, cwd=tmp_path)
     assert missing.returncode == 1
     assert missing.stderr.strip() == "error: no user named 'nobody'"
+
+
+def test_nodes_list_json_gives_catalog_with_bases(tmp_path: Path) -> None:
+    r = run_cli("nodes", "list", "--json", env={}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    nodes = json.loads(r.stdout)
+    assert len(nodes) >= 25
+    assert all(n["basis"] and n["basis"][0]["law"] for n in nodes)
+    assert sum(1 for n in nodes if n["reply_to"]) >= 10
+
+
+def test_procedure_check_scenario_file(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "as_of: 2026-03-20\n"
+        "persons: [{key: p1, name: 张三}]\n"
+        "events:\n"
+        "  - {date: 2026-03-02, node: 执行拘留, person: p1}\n"
+        "  - {date: 2026-03-05, node: 提请批准逮捕, person: p1, documents: [arrest_request]}\n"
+        "  - {date: 2026-03-13, node: 批准逮捕, person: p1,"
+        " documents: [arrest_approval_decision]}\n",
+        encoding="utf-8",
+    )
+    r = run_cli("procedure", "check", str(scenario), "--json", env={}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out) >= {"state", "limits", "alerts", "refused"}
+    custody = next(v for v in out["limits"] if v["rule"] == "investigative_custody")
+    assert custody["due"] == "2026-05-13"
+    [overdue] = [a for a in out["alerts"] if a["kind"] == "overdue"]
+    assert overdue["responsible_agency_type"] == "procuratorate"
+    assert overdue["basis"][0] == {"law": "CPL", "article": "91", "paragraph": 3}
+
+
+def test_procedure_check_bad_file_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"as_of": "2026-03-20", "events": [{"date": "x", "node": "nope"}]}')
+    r = run_cli("procedure", "check", str(bad), "--json", env={}, cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: scenario is invalid")
+    assert "events[0].date" in r.stderr
+    assert "events[0].node" in r.stderr

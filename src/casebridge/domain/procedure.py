@@ -520,9 +520,12 @@ class Procedure:
                 receiver_type=node.receivers[0] if node.receivers else None,
                 documents=node.required_documents,
             )
+            ignore = {"person_required", "measure"}
             if self.catalog.is_reply(node.code):
+                # The receiver of a reply is the request's sender: let the reply check find it.
                 probe = replace(probe, receiver_type=None)
+                ignore.add("receiver_type")
             _, refusals = self.check(state, probe)
-            if not [r for r in refusals if r.rule not in {"person_required", "measure"}]:
+            if not [r for r in refusals if r.rule not in ignore]:
                 out.append(node)
         return out

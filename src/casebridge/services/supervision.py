@@ -50,15 +50,18 @@ def _record_new(
     known = uow.alerts.raised_keys(case.id)
     new = [a for a in alerts if a.key not in known]
     for a in new:
-        uow.alerts.add(RaisedAlert(case_id=case.id, key=a.key, kind=a.kind, severity=a.severity))
+        row = uow.alerts.add(
+            RaisedAlert(case_id=case.id, key=a.key, kind=a.kind, severity=a.severity)
+        )
         audit.record(
             uow,
             "alert.raise",
             "alert",
-            a.key,
+            row.id,
             actor=principal,
             case_id=case.id,
             detail={
+                "key": a.key,
                 "kind": a.kind,
                 "severity": a.severity,
                 "responsible": a.responsible_agency_type,

@@ -1,0 +1,56 @@
+"""Supervision alerts at the hub: listed, and audited exactly once when first raised."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from casebridge.bootstrap import Container
+from casebridge.domain.agency import Principal
+from casebridge.services.auth import principal_for
+from casebridge.services.exchanges import SendExchange, send_exchange
+from casebridge.services.setup import initialise
+from casebridge.services.supervision import list_alerts
+from casebridge.store.models import AuditEvent
+
+
+def _police(container: Container) -> Principal:
+    with container.uow() as uow:
+        initialise(uow)
+    with container.uow() as uow:
+        user = uow.users.by_username("police.handler")
+        assert user is not None
+        return principal_for(user)
+
+
+def test_alert_is_raised_once_and_audited(container: Container) -> None:
+    police = _police(container)
+    ctx = container.procedure
+    with container.uow() as uow:
+        send_exchange(
+            uow,
+            ctx,
+            police,
+            SendExchange(
+                node="detention_executed",
+                idempotency_key="police-detention-1",
+                payload={"case": {"title": "赵六案"}, "persons": [{"key": "p1", "name": "赵六"}]},
+                occurred_on=date(2026, 3, 2),
+            ),
+            today=date(2026, 3, 2),
+        )
+    as_of = date(2026, 3, 9)  # the 3-day limit passed on 03-05
+    with container.uow() as uow:
+        first = list_alerts(uow, ctx, police, as_of)
+    with container.uow() as uow:
+        second = list_alerts(uow, ctx, police, as_of)
+    assert [a.kind for a in first[0].alerts] == ["overdue", "custody_without_basis"]
+    assert [a.key for a in first[0].alerts] == [a.key for a in second[0].alerts]
+    assert first[0].alerts[0].responsible_agency_type == "police"
+    with container.uow() as uow:
+        raised = uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "alert.raise")
+        ).all()
+        assert len(raised) == 2
+        assert {e.detail["kind"] for e in raised} == {"overdue", "custody_without_basis"}
