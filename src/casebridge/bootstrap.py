@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from casebridge.audit.signing import load_or_create_signer
 from casebridge.config import Settings
 from casebridge.domain.supervision import SupervisionPolicy
 from casebridge.services.conversion import StandardCodes
@@ -40,9 +41,10 @@ def procedure_context(settings: Settings) -> ProcedureContext:
 
 def bootstrap(settings: Settings) -> Container:
     engine = make_engine(settings.effective_database_url)
+    signer = load_or_create_signer(settings.effective_audit_key_file)
     return Container(
         settings=settings,
         engine=engine,
-        uow=UnitOfWorkFactory(engine),
+        uow=UnitOfWorkFactory(engine, signer, settings.audit_checkpoint_every),
         procedure=procedure_context(settings),
     )

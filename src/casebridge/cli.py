@@ -304,8 +304,10 @@ def demo(
 
 def _register_feature_commands() -> None:
     from casebridge import cli_procedure
+    from casebridge.cli_audit import audit_app
 
     cli_procedure.register(app)
+    app.add_typer(audit_app, name="audit")
 
 
 _register_feature_commands()

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     alert_due_soon_days: int = Field(
         default=3, ge=0, le=60, description="Raise a due_soon alert this many days before a limit"
     )
+    audit_key_file: Path | None = Field(
+        default=None, description="Ed25519 key signing audit checkpoints; default var/keys/"
+    )
+    audit_checkpoint_every: int = Field(
+        default=1000, ge=1, description="Sign a Merkle tree head every N audit events"
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -69,6 +75,10 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'casebridge.db'}"
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.var_dir / "keys" / "audit-ed25519.pem"
 
     @property
     def effective_blob_dir(self) -> Path:

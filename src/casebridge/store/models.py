@@ -29,7 +29,9 @@ from casebridge.store.types import UTCDateTime, new_id, utcnow
 __all__ = [
     "Agency",
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEvent",
+    "AuditHead",
     "Base",
     "Case",
     "CaseRef",
@@ -244,7 +246,7 @@ class Document(Base):
 
 
 class AuditEvent(Base):
-    """Append-only record of an action; the security issue adds the hash chain over `seq`."""
+    """Append-only record of an action, hash-chained over ``seq`` (see casebridge.audit)."""
 
     __tablename__ = "audit_event"
 
@@ -264,3 +266,51 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="ok")
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
+
+    def chained_fields(self) -> dict[str, Any]:
+        """Everything the chain hash covers (all columns but the hashes themselves)."""
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "at": self.at,
+            "actor_user_id": self.actor_user_id,
+            "agency_id": self.agency_id,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "case_id": self.case_id,
+            "request_id": self.request_id,
+            "client_addr": self.client_addr,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "note": self.note,
+        }
+
+
+class AuditHead(Base):
+    """The single row that serialises appends: size, last hash and the Merkle frontier."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    frontier: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+
+
+class AuditCheckpoint(Base):
+    """A signed Merkle tree head over the first ``size`` audit events."""
+
+    __tablename__ = "audit_checkpoint"
+
+    size: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    root: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_id: Mapped[str] = mapped_column(String(32))
+    public_key: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(200))

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from casebridge.audit.chain import event_hash
+from casebridge.audit.merkle import leaf_hash, push, root_from_frontier
+from casebridge.audit.store import checkpoint_message, decode_frontier, encode_frontier
 from casebridge.store.models import (
     Agency,
     ApiToken,
+    AuditCheckpoint,
     AuditEvent,
+    AuditHead,
     Base,
     Case,
     Exchange,
@@ -19,6 +25,10 @@ from casebridge.store.models import (
     Receipt,
     User,
 )
+from casebridge.store.types import new_id, utcnow
+
+if TYPE_CHECKING:
+    from casebridge.audit.signing import AuditSigner
 
 __all__ = [
     "AgencyRepository",
@@ -93,15 +103,109 @@ class TokenRepository:
 
 
 class AuditRepository:
-    """Append-only: there is deliberately no update or delete here."""
+    """Append-only: there is deliberately no update or delete here.
 
-    def __init__(self, session: Session) -> None:
+    Appends are serialised on the single ``audit_head`` row (locked FOR UPDATE on PostgreSQL;
+    SQLite has one writer): each event's hash covers its predecessor's, the Merkle frontier
+    grows in O(log n), and every ``checkpoint_every`` events a signed tree head is stored.
+    """
+
+    def __init__(
+        self, session: Session, signer: AuditSigner | None = None, checkpoint_every: int = 1000
+    ) -> None:
         self.session = session
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+
+    def head(self, *, lock: bool = False) -> AuditHead:
+        stmt = select(AuditHead).where(AuditHead.id == 1)
+        if lock:
+            stmt = stmt.with_for_update()
+        head = self.session.scalar(stmt)
+        if head is None:  # pragma: no cover - created by migration 0005
+            raise RuntimeError("audit_head row missing: run `casebridge db upgrade`")
+        return head
 
     def append(self, event: AuditEvent) -> AuditEvent:
+        head = self.head(lock=True)
+        event.seq = head.last_seq + 1
+        event.id = event.id or new_id()
+        event.at = event.at or utcnow()
+        event.outcome = event.outcome or "ok"
+        event.detail = event.detail or {}
+        event.prev_hash = head.last_hash
+        event.hash = event_hash(head.last_hash, event.chained_fields())
+        frontier = push(decode_frontier(head.frontier), leaf_hash(bytes.fromhex(event.hash)))
+        head.size += 1
+        head.last_seq = event.seq
+        head.last_hash = event.hash
+        head.frontier = encode_frontier(frontier)
         self.session.add(event)
+        if self.signer is not None and head.size % self.checkpoint_every == 0:
+            self._checkpoint(head.size, root_from_frontier(frontier))
         self.session.flush()
         return event
+
+    def checkpoint_now(self) -> AuditCheckpoint | None:
+        """Sign the current tree head (no-op if it is already signed or the log is empty)."""
+        if self.signer is None:
+            raise RuntimeError("no audit signing key configured")
+        head = self.head(lock=True)
+        if head.size == 0:
+            return None
+        existing = self.session.get(AuditCheckpoint, head.size)
+        if existing is not None:
+            return existing
+        return self._checkpoint(head.size, root_from_frontier(decode_frontier(head.frontier)))
+
+    def _checkpoint(self, size: int, root: bytes) -> AuditCheckpoint:
+        assert self.signer is not None
+        at = utcnow()
+        cp = AuditCheckpoint(
+            size=size,
+            root=root.hex(),
+            signed_at=at,
+            key_id=self.signer.key_id,
+            public_key=self.signer.public_pem,
+            signature=self.signer.sign(checkpoint_message(size, root.hex(), at)),
+        )
+        self.session.add(cp)
+        self.session.flush()
+        return cp
+
+    def iter_all(self, batch: int = 5000) -> Iterator[AuditEvent]:
+        """Every event in chain order, in batches (bounded memory for verification)."""
+        last = -1
+        while True:
+            rows = self.session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.seq > last)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].seq
+            self.session.expunge_all()
+
+    def hashes_upto(self, size: int) -> list[str]:
+        return list(
+            self.session.scalars(select(AuditEvent.hash).order_by(AuditEvent.seq).limit(size))
+        )
+
+    def for_case(self, case_id: str) -> Sequence[AuditEvent]:
+        return self.session.scalars(
+            select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.seq)
+        ).all()
+
+    def position(self, seq: int) -> int:
+        """Leaf index of an event: how many events precede it in the chain."""
+        stmt = select(func.count()).select_from(AuditEvent).where(AuditEvent.seq < seq)
+        return int(self.session.scalar(stmt) or 0)
+
+    def checkpoints(self) -> Sequence[AuditCheckpoint]:
+        return self.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size)).all()
 
     def list(self, *, limit: int = 100) -> Sequence[AuditEvent]:
         return self.session.scalars(select(AuditEvent).order_by(AuditEvent.seq).limit(limit)).all()

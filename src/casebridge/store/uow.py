@@ -8,7 +8,7 @@ forgotten commit — rolls everything back, so a failure midway leaves no partia
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,9 @@ from casebridge.store.repositories import (
     UserRepository,
 )
 
+if TYPE_CHECKING:
+    from casebridge.audit.signing import AuditSigner
+
 __all__ = ["UnitOfWork", "UnitOfWorkFactory"]
 
 
@@ -38,9 +41,17 @@ class UnitOfWork:
     exchanges: ExchangeRepository
     alerts: AlertRepository
 
-    def __init__(self, session_factory: sessionmaker[Session], url: str) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        url: str,
+        signer: AuditSigner | None = None,
+        checkpoint_every: int = 1000,
+    ) -> None:
         self._session_factory = session_factory
         self._url = url
+        self._signer = signer
+        self._checkpoint_every = checkpoint_every
         self._session: Session | None = None
 
     @property
@@ -54,7 +65,7 @@ class UnitOfWork:
         self.agencies = AgencyRepository(self._session)
         self.users = UserRepository(self._session)
         self.tokens = TokenRepository(self._session)
-        self.audit = AuditRepository(self._session)
+        self.audit = AuditRepository(self._session, self._signer, self._checkpoint_every)
         self.cases = CaseRepository(self._session)
         self.exchanges = ExchangeRepository(self._session)
         self.alerts = AlertRepository(self._session)
@@ -88,9 +99,13 @@ class UnitOfWork:
 class UnitOfWorkFactory:
     """Makes units of work bound to one engine; the bootstrap builds exactly one."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, signer: AuditSigner | None = None, checkpoint_every: int = 1000
+    ) -> None:
         self.engine = engine
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions, str(self.engine.url))
+        return UnitOfWork(self._sessions, str(self.engine.url), self.signer, self.checkpoint_every)

@@ -1,0 +1,1 @@
+"""The append-only, verifiable audit log: hash chain, Merkle checkpoints, inclusion proofs."""
