@@ -47,7 +47,8 @@ def test_rolled_back_action_leaves_no_audit_event(factory: UnitOfWorkFactory) ->
     write_events(factory, 1)
     with factory() as uow:
         report = verify_log(uow)
-        assert report.ok and report.events == 3
+        assert report.ok
+        assert report.events == 3
 
 
 def _tamper(engine: Engine, sql: str) -> None:
