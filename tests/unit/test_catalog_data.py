@@ -90,6 +90,15 @@ def test_every_reply_can_travel_back_to_its_request_sender(catalog: Catalog) -> 
     assert broken == []
 
 
+def test_standalone_replies_are_replies_and_facts_neither_ask_nor_answer(
+    catalog: Catalog,
+) -> None:
+    nodes = catalog.nodes.values()
+    assert [n.code for n in nodes if n.standalone_reply and not catalog.is_reply(n.code)] == []
+    facts = [n for n in nodes if n.kind == "fact"]
+    assert [n.code for n in facts if n.replies or catalog.is_reply(n.code)] == []
+
+
 def test_chinese_and_english_names_are_unique(catalog: Catalog) -> None:
     zh = [n.name_zh for n in catalog.nodes.values()]
     en = [n.name_en for n in catalog.nodes.values()]
