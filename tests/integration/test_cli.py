@@ -93,9 +93,9 @@ def test_nodes_list_json_gives_catalog_with_bases(tmp_path: Path) -> None:
     r = run_cli("nodes", "list", "--json", env={}, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     nodes = json.loads(r.stdout)
-    assert len(nodes) >= 25
+    assert len(nodes) >= 120
     assert all(n["basis"] and n["basis"][0]["law"] for n in nodes)
-    assert sum(1 for n in nodes if n["reply_to"]) >= 10
+    assert sum(1 for n in nodes if n["reply_to"]) >= 30
 
 
 def test_procedure_check_scenario_file(tmp_path: Path) -> None:

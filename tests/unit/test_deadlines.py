@@ -21,6 +21,9 @@ CAL = load_calendar()
         (date(2026, 3, 10), Duration(months=2), date(2026, 5, 10)),  # same day, two months on
         (date(2026, 1, 31), Duration(months=1), date(2026, 2, 28)),  # clamped to month end
         (date(2024, 1, 31), Duration(months=1), date(2024, 2, 29)),
+        (date(2026, 1, 30), Duration(months=1), date(2026, 2, 28)),  # 下月同日不存在
+        (date(2026, 2, 28), Duration(months=1), date(2026, 3, 31)),  # from a month's last day
+        (date(2026, 4, 30), Duration(months=1), date(2026, 5, 31)),
         (date(2026, 11, 30), Duration(months=3), date(2027, 2, 28)),
     ],
 )
