@@ -1,14 +1,18 @@
 """Counting legal periods (CPL 105) over a working-day calendar.
 
 CPL 105: 期间以时、日、月计算。期间开始的时和日不算在期间以内 — the day of the starting event is
-not counted, so an N-day period started on day D ends on D+N. Months follow SPC-I 202 ¶1
-(法释〔2021〕1号): 以月计算的期间，自本月某日至下月同日为一个月；期限起算日为本月最后一日的，至下月
-最后一日为一个月；下月同日不存在的，自本月某日至下月最后一日为一个月 — the same day-of-month N months
-later; from a month's last day, the target month's last day; clamped where the day does not exist. 期间的最后一日为节假日的，以
-节假日后的第一日为期满日期，但犯罪嫌疑人、被告人或者罪犯在押期间，应当至期满之日为止，不得因节假日而延长
-— the holiday shift of the last day never applies to custody periods, nor while the person
-concerned is in custody. Periods given in hours (24 h) are counted as whole days here, because
-the hub's events carry dates; the hour-exact view belongs to the agencies' own systems.
+not counted, so an N-day period started on day D ends on D+N.
+
+Months follow SPC-I 202 ¶1 (法释〔2021〕1号): 以月计算的期间，自本月某日至下月同日为一个月；
+期限起算日为本月最后一日的，至下月最后一日为一个月；下月同日不存在的，自本月某日至下月最后一日为
+一个月 — the same day-of-month N months later; from a month's last day, the target month's last
+day; clamped where the day does not exist.
+
+CPL 105: 期间的最后一日为节假日的，以节假日后的第一日为期满日期，但犯罪嫌疑人、被告人或者罪犯在押
+期间，应当至期满之日为止，不得因节假日而延长 — the holiday shift of the last day never applies to
+custody periods, nor while the person concerned is in custody. Periods given in hours (24 h)
+are counted as whole days here, because the hub's events carry dates; the hour-exact view
+belongs to the agencies' own systems.
 """
 
 from __future__ import annotations
