@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from casebridge.audit.chain import event_hash
@@ -127,7 +127,13 @@ class AuditRepository:
         return head
 
     def append(self, event: AuditEvent) -> AuditEvent:
-        head = self.head(lock=True)
+        """Chain and insert one event. Core statements, not the ORM unit of work: an audit
+        append rides on every request, so it must cost a few SQL round trips, no more."""
+        head_t, event_t = AuditHead.__table__, AuditEvent.__table__
+        stmt = select(head_t).where(head_t.c.id == 1)
+        if self.session.get_bind().dialect.name != "sqlite":
+            stmt = stmt.with_for_update()
+        head = self.session.execute(stmt).one()
         event.seq = head.last_seq + 1
         event.id = event.id or new_id()
         event.at = event.at or utcnow()
@@ -136,14 +142,23 @@ class AuditRepository:
         event.prev_hash = head.last_hash
         event.hash = event_hash(head.last_hash, event.chained_fields())
         frontier = push(decode_frontier(head.frontier), leaf_hash(bytes.fromhex(event.hash)))
-        head.size += 1
-        head.last_seq = event.seq
-        head.last_hash = event.hash
-        head.frontier = encode_frontier(frontier)
-        self.session.add(event)
-        if self.signer is not None and head.size % self.checkpoint_every == 0:
-            self._checkpoint(head.size, root_from_frontier(frontier))
-        self.session.flush()
+        size = head.size + 1
+        # Statements without inline values compile once and are reused from the cache.
+        self.session.execute(
+            insert(event_t),
+            {**event.chained_fields(), "prev_hash": event.prev_hash, "hash": event.hash},
+        )
+        self.session.execute(
+            update(head_t).where(head_t.c.id == 1),
+            {
+                "size": size,
+                "last_seq": event.seq,
+                "last_hash": event.hash,
+                "frontier": encode_frontier(frontier),
+            },
+        )
+        if self.signer is not None and size % self.checkpoint_every == 0:
+            self._checkpoint(size, root_from_frontier(frontier))
         return event
 
     def checkpoint_now(self) -> AuditCheckpoint | None:
