@@ -10,6 +10,7 @@ would. The baseline inserts identical rows into a table with the same columns an
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import tempfile
 import time
@@ -100,7 +101,7 @@ def main() -> None:
                         "object_id": f"page-{j}",
                         "case_id": "bench-case",
                         "request_id": f"req-{j}",
-                        "detail": '{"dossier": "d1", "page": %d}' % j,
+                        "detail": json.dumps({"dossier": "d1", "page": j}),
                     }
                     for j in range(i, min(i + args.batch, args.events))
                 ],
