@@ -97,8 +97,13 @@ def test_case_moves_police_to_procuratorate_to_court(
     assert req["status"] == "delivered"
     inbox = proc.inbox()
     assert [x["id"] for x in inbox] == [req["id"]]
-    assert inbox[0]["payload"]["persons"][0]["name"] == "张三"
+    # not yet assigned: the handler sees the arrival, not the content, until signing for it
+    assert inbox[0]["withheld"] is True
+    assert inbox[0]["payload"] == {}
     proc.sign_for(req["id"])
+    signed = proc.inbox()[0]
+    assert signed["withheld"] is False
+    assert signed["payload"]["persons"][0]["name"] == "张三"
     seen = police.get(f"/api/v1/exchanges/{req['id']}")
     assert seen["status"] == "signed_for"
     assert [r["kind"] for r in seen["receipts"]] == ["signed_for"]

@@ -15,8 +15,10 @@ from swagger_ui_bundle import swagger_ui_path
 from casebridge import __version__
 from casebridge.bootstrap import Container, bootstrap
 from casebridge.config import Settings
+from casebridge.domain.access import Action
 from casebridge.errors import StoreError
-from casebridge.hub.api import exchanges, procedure, v1
+from casebridge.hub.api import audit, cases, exchanges, procedure, v1
+from casebridge.hub.api.policy import policy
 from casebridge.hub.api.schemas import HealthOut, ReadyOut
 from casebridge.hub.middleware import RequestContextMiddleware
 from casebridge.hub.problems import install_problem_handlers
@@ -66,12 +68,17 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             swagger_favicon_url="/api/docs/static/favicon-32x32.png",
         )
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], openapi_extra=policy(Action.PUBLIC))
     def healthz() -> HealthOut:
         """Liveness: the process answers. Says nothing about the database."""
         return HealthOut(status="ok", version=__version__)
 
-    @app.get("/readyz", tags=["health"], response_model=ReadyOut)
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=ReadyOut,
+        openapi_extra=policy(Action.PUBLIC),
+    )
     def readyz(request: Request) -> Any:
         """Readiness: the database answers and its schema is at the code's migration head."""
         c: Container = request.app.state.container
@@ -95,4 +102,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(v1.router)
     app.include_router(exchanges.router)
     app.include_router(procedure.router)
+    app.include_router(cases.router)
+    app.include_router(audit.router)
     return app

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from casebridge.domain.agency import Principal
+from casebridge.domain.access import Action
+from casebridge.domain.agency import Principal, Role
 from casebridge.domain.catalog import Catalog, NodeKind
 from casebridge.domain.deadlines import WorkCalendar
 from casebridge.domain.exchange import ExchangeStatus
@@ -22,6 +22,7 @@ from casebridge.domain.procedure import CaseState, Event, Procedure, ProcedureRe
 from casebridge.domain.supervision import SupervisionPolicy
 from casebridge.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from casebridge.services import audit
+from casebridge.services.access import can, require, require_case
 from casebridge.services.conversion import CodeConverter
 from casebridge.store.models import Agency, Case, CaseRef, Charge, Document, Exchange, Person
 from casebridge.store.models import Receipt as ReceiptRow
@@ -29,6 +30,7 @@ from casebridge.store.types import new_id
 from casebridge.store.uow import UnitOfWork
 
 __all__ = [
+    "InboxItem",
     "ProcedureContext",
     "SendExchange",
     "SendResult",
@@ -37,7 +39,6 @@ __all__ = [
     "inbox",
     "send_exchange",
     "sign_for",
-    "visible_case",
 ]
 
 
@@ -127,23 +128,6 @@ def case_events(uow: UnitOfWork, case_id: str) -> list[Event]:
             )
         )
     return events
-
-
-def visible_case(
-    uow: UnitOfWork, principal: Principal, case_id: str, *, lock: bool = False
-) -> Case:
-    """The case, if an exchange has brought it to or from the caller's agency; else NotFound.
-    (The security issue widens this to grants and supervisors.)"""
-    case = uow.cases.get(case_id, for_update=lock)
-    if case is None or principal.agency_id is None:
-        raise NotFound(f"no case {case_id}")
-    involved = any(
-        principal.agency_id in (x.sender_agency_id, x.receiver_agency_id)
-        for x in uow.exchanges.for_case(case.id)
-    )
-    if not involved:
-        raise NotFound(f"no case {case_id}")
-    return case
 
 
 def _check_payload(payload: dict[str, Any]) -> list[Problem]:
@@ -243,9 +227,12 @@ def _accept(
         raise InvalidInput("the exchange payload is invalid", problems=problems)
     # Case and its history
     if cmd.case_id:
-        case = visible_case(uow, principal, cmd.case_id, lock=True)
+        case = require_case(
+            uow, principal, cmd.case_id, Action.CASE_WRITE, lock=True, request_id=request_id
+        )
         history = case_events(uow, case.id)
     else:
+        require(uow, principal, Action.CASE_CREATE, request_id=request_id)
         title = (payload.get("case") or {}).get("title")
         if not title:
             raise InvalidInput(
@@ -323,6 +310,7 @@ def _accept(
                 page_count=int(d.get("pages") or 0),
             )
         )
+    uow.access.assign(case.id, sender_id, principal.user_id, None)  # the sender handles it
     if resolved.in_reply_to:
         original = uow.exchanges.get(resolved.in_reply_to)
         if original is not None:
@@ -396,7 +384,8 @@ def _upsert_person(uow: UnitOfWork, case_id: str, p: dict[str, Any]) -> None:
             have.add(code)
 
 
-def _visible_exchange(uow: UnitOfWork, principal: Principal, exchange_id: str) -> Exchange:
+def _party_exchange(uow: UnitOfWork, principal: Principal, exchange_id: str) -> Exchange:
+    """An exchange the caller's agency sent or received (others' exchanges do not exist)."""
     x = uow.exchanges.get(exchange_id)
     if x is None or principal.agency_id not in (x.sender_agency_id, x.receiver_agency_id):
         raise NotFound(f"no exchange {exchange_id}")
@@ -406,11 +395,15 @@ def _visible_exchange(uow: UnitOfWork, principal: Principal, exchange_id: str) -
 def sign_for(
     uow: UnitOfWork, principal: Principal, exchange_id: str, *, request_id: str | None = None
 ) -> ReceiptRow:
-    """签收. Idempotent: signing twice returns the first receipt."""
+    """签收 by a handler, head or gateway of the receiving agency; the signer is assigned to the
+    case. Idempotent: signing twice returns the first receipt."""
     agency_id = _agency_of(principal)
-    x = _visible_exchange(uow, principal, exchange_id)
+    x = _party_exchange(uow, principal, exchange_id)
     if x.receiver_agency_id != agency_id or x.node_kind != NodeKind.EXCHANGE:
         raise PermissionDenied("only the receiving agency signs for an exchange")
+    if not principal.roles & {Role.HANDLER, Role.DEPARTMENT_HEAD, Role.GATEWAY}:
+        raise PermissionDenied("only a handler, department head or gateway signs for")
+    uow.access.assign(x.case_id, agency_id, principal.user_id, None)
     existing = uow.exchanges.receipt(x.id, ExchangeStatus.SIGNED_FOR.value)
     if existing is not None:
         return existing
@@ -437,11 +430,55 @@ def sign_for(
     return receipt
 
 
-def get_exchange(uow: UnitOfWork, principal: Principal, exchange_id: str) -> Exchange:
-    return _visible_exchange(uow, principal, exchange_id)
+def get_exchange(
+    uow: UnitOfWork, principal: Principal, exchange_id: str, *, request_id: str | None = None
+) -> Exchange:
+    """One exchange, to a user who may read its case and whose agency is a party to it."""
+    x = uow.exchanges.get(exchange_id)
+    if x is None:
+        raise NotFound(f"no exchange {exchange_id}")
+    require_case(uow, principal, x.case_id, Action.CASE_READ, request_id=request_id)
+    x = _party_exchange(uow, principal, exchange_id)
+    audit.record(
+        uow,
+        "exchange.read",
+        "exchange",
+        x.id,
+        actor=principal,
+        case_id=x.case_id,
+        request_id=request_id,
+    )
+    uow.commit()
+    return x
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    exchange: Exchange
+    readable: bool  # False: the caller sees that it arrived, not its content (not assigned)
 
 
 def inbox(
-    uow: UnitOfWork, principal: Principal, *, status: str | None = None
-) -> Sequence[Exchange]:
-    return uow.exchanges.inbox(_agency_of(principal), status=status)
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    request_id: str | None = None,
+) -> list[InboxItem]:
+    """Exchanges addressed to the caller's agency. Content only for cases the caller may
+    read: an unassigned handler sees that something arrived, signs for it, then reads it."""
+    items = [
+        InboxItem(x, can(uow, principal, Action.CASE_READ, x.case_id))
+        for x in uow.exchanges.inbox(_agency_of(principal), status=status)
+    ]
+    audit.record(
+        uow,
+        "inbox.read",
+        "agency",
+        principal.agency_id,
+        actor=principal,
+        request_id=request_id,
+        detail={"exchanges": [i.exchange.id for i in items if i.readable]},
+    )
+    uow.commit()
+    return items

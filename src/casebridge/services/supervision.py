@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from casebridge.domain.agency import AgencyType, Principal, Role
+from casebridge.domain.access import Action
+from casebridge.domain.agency import Principal
 from casebridge.domain.supervision import Alert, LimitView, alerts_for, evaluate_limits
 from casebridge.services import audit
-from casebridge.services.exchanges import ProcedureContext, case_events, visible_case
+from casebridge.services.access import can, require_case, visible_cases
+from casebridge.services.exchanges import ProcedureContext, case_events
 from casebridge.store.models import Case, RaisedAlert
 from casebridge.store.uow import UnitOfWork
 
@@ -72,34 +74,43 @@ def _record_new(
 
 
 def case_procedure(
-    uow: UnitOfWork, ctx: ProcedureContext, principal: Principal, case_id: str, as_of: date
+    uow: UnitOfWork,
+    ctx: ProcedureContext,
+    principal: Principal,
+    case_id: str,
+    as_of: date,
+    *,
+    request_id: str | None = None,
 ) -> CaseProcedure:
-    case = visible_case(uow, principal, case_id)
+    case = require_case(uow, principal, case_id, Action.CASE_PROGRESS, request_id=request_id)
     state, limits, alerts = _evaluate(uow, ctx, case, as_of)
-    if _record_new(uow, case, alerts, principal):
-        uow.commit()
+    _record_new(uow, case, alerts, principal)
+    audit.record(
+        uow,
+        "case.progress.read",
+        "case",
+        case.id,
+        actor=principal,
+        case_id=case.id,
+        request_id=request_id,
+    )
+    uow.commit()
+    may_act = principal.agency_type is not None and can(uow, principal, Action.CASE_WRITE, case.id)
     nxt = (
         [
             n.code
             for n in ctx.procedure.allowed_next(state, principal.agency_type, principal.agency_id)
         ]
-        if principal.agency_type
+        if may_act and principal.agency_type
         else []
     )
     return CaseProcedure(case, state.as_dict(), limits, alerts, nxt)
 
 
 def _cases_for(uow: UnitOfWork, principal: Principal | None) -> list[Case]:
-    if (
-        principal is None
-        or principal.has_role(Role.SUPERVISOR)
-        or (principal.agency_type is AgencyType.POLITICAL_LEGAL_COMMITTEE)
-    ):
-        # Supervisors oversee every case of the platform's region (region scoping: issue 6).
-        return list(uow.cases.all())
-    if principal.agency_id is None:
-        return []
-    return list(uow.cases.involving_agency(principal.agency_id))
+    if principal is None:  # the operator's CLI: the whole hub
+        return uow.cases.all()
+    return visible_cases(uow, principal)
 
 
 def list_alerts(

@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from casebridge.store.types import UTCDateTime, new_id, utcnow
 
 __all__ = [
+    "AccessGrant",
     "Agency",
     "ApiToken",
     "AuditCheckpoint",
@@ -34,6 +35,7 @@ __all__ = [
     "AuditHead",
     "Base",
     "Case",
+    "CaseAssignment",
     "CaseRef",
     "Charge",
     "Document",
@@ -215,6 +217,35 @@ class Receipt(Base):
     note: Mapped[str | None] = mapped_column(Text, default=None)
 
     exchange: Mapped[Exchange] = relationship(back_populates="receipts")
+
+
+class CaseAssignment(Base):
+    """A user assigned to handle a case inside an agency (承办人)."""
+
+    __tablename__ = "case_assignment"
+    __table_args__ = (UniqueConstraint("case_id", "user_id", name="uq_case_assignment_case_user"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+    assigned_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AccessGrant(Base):
+    """An explicit, time-limited grant of access to a case (or its dossier) to one user."""
+
+    __tablename__ = "access_grant"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+    scope: Mapped[str] = mapped_column(String(16))  # domain.access.GrantScope
+    granted_by: Mapped[str] = mapped_column(String(36))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class RaisedAlert(Base):

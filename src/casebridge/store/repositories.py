@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from casebridge.audit.chain import event_hash
 from casebridge.audit.merkle import leaf_hash, push, root_from_frontier
 from casebridge.audit.store import checkpoint_message, decode_frontier, encode_frontier
+from casebridge.domain.access import CaseAccess, Grant, GrantScope
 from casebridge.store.models import (
+    AccessGrant,
     Agency,
     ApiToken,
     AuditCheckpoint,
@@ -19,6 +21,7 @@ from casebridge.store.models import (
     AuditHead,
     Base,
     Case,
+    CaseAssignment,
     Exchange,
     Person,
     RaisedAlert,
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from casebridge.audit.signing import AuditSigner
 
 __all__ = [
+    "AccessRepository",
     "AgencyRepository",
     "AlertRepository",
     "AuditRepository",
@@ -129,7 +133,8 @@ class AuditRepository:
     def append(self, event: AuditEvent) -> AuditEvent:
         """Chain and insert one event. Core statements, not the ORM unit of work: an audit
         append rides on every request, so it must cost a few SQL round trips, no more."""
-        head_t, event_t = AuditHead.__table__, AuditEvent.__table__
+        head_t = cast(Table, AuditHead.__table__)
+        event_t = cast(Table, AuditEvent.__table__)
         stmt = select(head_t).where(head_t.c.id == 1)
         if self.session.get_bind().dialect.name != "sqlite":
             stmt = stmt.with_for_update()
@@ -253,17 +258,23 @@ class CaseRepository:
             select(Person).where(Person.case_id == case_id).order_by(Person.key)
         ).all()
 
-    def involving_agency(self, agency_id: str) -> Sequence[Case]:
+    def involving_agency(self, agency_id: str) -> list[Case]:
         """Cases an exchange has brought to or from this agency."""
         ids = select(Exchange.case_id).where(
             (Exchange.sender_agency_id == agency_id) | (Exchange.receiver_agency_id == agency_id)
         )
-        return self.session.scalars(
-            select(Case).where(Case.id.in_(ids)).order_by(Case.created_at)
-        ).all()
+        return list(
+            self.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.created_at))
+        )
 
-    def all(self) -> Sequence[Case]:
-        return self.session.scalars(select(Case).order_by(Case.created_at)).all()
+    def all(self) -> list[Case]:
+        return list(self.session.scalars(select(Case).order_by(Case.created_at)))
+
+    def granted_to(self, user_id: str) -> list[Case]:
+        ids = select(AccessGrant.case_id).where(
+            AccessGrant.user_id == user_id, AccessGrant.revoked_at.is_(None)
+        )
+        return list(self.session.scalars(select(Case).where(Case.id.in_(ids))))
 
 
 class ExchangeRepository:
@@ -322,6 +333,55 @@ class ExchangeRepository:
         return self.session.scalar(
             select(Receipt).where(Receipt.exchange_id == exchange_id, Receipt.kind == kind)
         )
+
+
+class AccessRepository:
+    """The facts the access policy decides on, and the assignments and grants that feed it."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def facts(self, case_id: str) -> CaseAccess:
+        parties = self.session.execute(
+            select(Exchange.sender_agency_id, Exchange.receiver_agency_id).where(
+                Exchange.case_id == case_id
+            )
+        ).all()
+        agencies = frozenset(a for row in parties for a in row)
+        assigned = frozenset(
+            self.session.scalars(
+                select(CaseAssignment.user_id).where(CaseAssignment.case_id == case_id)
+            )
+        )
+        grants = tuple(
+            Grant(g.user_id, GrantScope(g.scope), g.expires_at)
+            for g in self.session.scalars(
+                select(AccessGrant).where(
+                    AccessGrant.case_id == case_id, AccessGrant.revoked_at.is_(None)
+                )
+            )
+        )
+        return CaseAccess(agencies, assigned, grants)
+
+    def assign(self, case_id: str, agency_id: str, user_id: str, by: str | None) -> bool:
+        """Assign once; True if this created the assignment."""
+        exists = self.session.scalar(
+            select(CaseAssignment.id).where(
+                CaseAssignment.case_id == case_id, CaseAssignment.user_id == user_id
+            )
+        )
+        if exists:
+            return False
+        self.session.add(
+            CaseAssignment(case_id=case_id, agency_id=agency_id, user_id=user_id, assigned_by=by)
+        )
+        self.session.flush()
+        return True
+
+    def add_grant(self, grant: AccessGrant) -> AccessGrant:
+        self.session.add(grant)
+        self.session.flush()
+        return grant
 
 
 class AlertRepository:

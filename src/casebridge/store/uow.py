@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from casebridge.errors import Conflict
 from casebridge.store.db import translate_db_errors
 from casebridge.store.repositories import (
+    AccessRepository,
     AgencyRepository,
     AlertRepository,
     AuditRepository,
@@ -40,6 +41,7 @@ class UnitOfWork:
     cases: CaseRepository
     exchanges: ExchangeRepository
     alerts: AlertRepository
+    access: AccessRepository
 
     def __init__(
         self,
@@ -69,6 +71,7 @@ class UnitOfWork:
         self.cases = CaseRepository(self._session)
         self.exchanges = ExchangeRepository(self._session)
         self.alerts = AlertRepository(self._session)
+        self.access = AccessRepository(self._session)
         return self
 
     def __exit__(

@@ -8,7 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from casebridge.domain.access import Action
 from casebridge.domain.agency import Principal
+from casebridge.hub.api.policy import policy
 from casebridge.hub.deps import CurrentPrincipal, Uow, container
 from casebridge.services import exchanges as svc
 from casebridge.services.clock import today_cn
@@ -69,13 +71,20 @@ class ExchangeOut(BaseModel):
     dossier_ref: str | None
     receipts: list[ReceiptOut] = []
     replies: list[str] = []
+    withheld: bool = False  # content hidden: sign for it (or be assigned) to read it
 
 
 def _out(
-    uow: UnitOfWork, request: Request, principal: Principal, x: Exchange, *, detail: bool = False
+    uow: UnitOfWork,
+    request: Request,
+    principal: Principal,
+    x: Exchange,
+    *,
+    detail: bool = False,
+    readable: bool = True,
 ) -> ExchangeOut:
     converter = container(request).procedure.converter
-    payload = converter.outbound(str(principal.agency_type), x.payload)
+    payload = converter.outbound(str(principal.agency_type), x.payload) if readable else {}
     fact = x.node_kind == "fact"
     return ExchangeOut(
         id=x.id,
@@ -98,10 +107,21 @@ def _out(
         if detail
         else [],
         replies=[r.id for r in uow.exchanges.replies_to(x.id)] if detail else [],
+        withheld=not readable,
     )
 
 
-@router.post("/exchanges", status_code=201, response_model=ExchangeOut)
+def _rid(request: Request) -> str | None:
+    rid: str | None = getattr(request.state, "request_id", None)
+    return rid
+
+
+@router.post(
+    "/exchanges",
+    status_code=201,
+    response_model=ExchangeOut,
+    openapi_extra=policy(Action.CASE_WRITE),
+)
 def send_exchange(
     body: SendExchangeIn,
     request: Request,
@@ -130,7 +150,7 @@ def send_exchange(
             dossier_ref=body.dossier_ref,
         ),
         today=today_cn(),
-        request_id=getattr(request.state, "request_id", None),
+        request_id=_rid(request),
     )
     if result.replayed:
         response.status_code = 200
@@ -139,27 +159,35 @@ def send_exchange(
     return _out(uow, request, principal, result.exchange, detail=True)
 
 
-@router.get("/inbox", response_model=list[ExchangeOut])
+@router.get("/inbox", response_model=list[ExchangeOut], openapi_extra=policy(Action.CASE_LIST))
 def inbox(
     request: Request,
     principal: CurrentPrincipal,
     uow: Uow,
     status: Annotated[str | None, Query(pattern="^(delivered|signed_for|replied)$")] = None,
 ) -> list[ExchangeOut]:
-    """Exchanges addressed to the caller's agency, in the agency's own codes."""
-    return [_out(uow, request, principal, x) for x in svc.inbox(uow, principal, status=status)]
+    """Exchanges addressed to the caller's agency, in the agency's own codes. Content is shown
+    to users who may read the case; others see the arrival (`withheld`) and can sign for it."""
+    items = svc.inbox(uow, principal, status=status, request_id=_rid(request))
+    return [_out(uow, request, principal, i.exchange, readable=i.readable) for i in items]
 
 
-@router.get("/exchanges/{exchange_id}", response_model=ExchangeOut)
+@router.get(
+    "/exchanges/{exchange_id}", response_model=ExchangeOut, openapi_extra=policy(Action.CASE_READ)
+)
 def get_exchange(
     exchange_id: str, request: Request, principal: CurrentPrincipal, uow: Uow
 ) -> ExchangeOut:
     """One exchange with its receipts and replies (sender or receiver only)."""
-    x = svc.get_exchange(uow, principal, exchange_id)
+    x = svc.get_exchange(uow, principal, exchange_id, request_id=_rid(request))
     return _out(uow, request, principal, x, detail=True)
 
 
-@router.post("/exchanges/{exchange_id}/sign-for", response_model=ReceiptOut)
+@router.post(
+    "/exchanges/{exchange_id}/sign-for",
+    response_model=ReceiptOut,
+    openapi_extra=policy(Action.CASE_WRITE),
+)
 def sign_for(
     exchange_id: str, request: Request, principal: CurrentPrincipal, uow: Uow
 ) -> ReceiptOut:

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from casebridge.domain.access import Action
 from casebridge.domain.catalog import LAWS, Node
 from casebridge.errors import NotFound
+from casebridge.hub.api.policy import policy
 from casebridge.hub.deps import CurrentPrincipal, Uow, container
 from casebridge.services import supervision as svc
 from casebridge.services.clock import today_cn
@@ -79,14 +81,14 @@ class CaseAlertsOut(BaseModel):
     alerts: list[dict[str, Any]]
 
 
-@router.get("/nodes")
+@router.get("/nodes", openapi_extra=policy(Action.REFERENCE))
 def list_nodes(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     """The collaboration-node catalog (reference data; any authenticated user)."""
     cat = container(request).procedure.catalog
     return [node_dict(n, cat.reply_to.get(n.code, ())) for n in cat.nodes.values()]
 
 
-@router.get("/nodes/{code}")
+@router.get("/nodes/{code}", openapi_extra=policy(Action.REFERENCE))
 def get_node(code: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     cat = container(request).procedure.catalog
     node = cat.resolve(code)
@@ -95,7 +97,11 @@ def get_node(code: str, request: Request, principal: CurrentPrincipal) -> dict[s
     return node_dict(node, cat.reply_to.get(node.code, ()))
 
 
-@router.get("/cases/{case_id}/procedure", response_model=ProcedureOut)
+@router.get(
+    "/cases/{case_id}/procedure",
+    response_model=ProcedureOut,
+    openapi_extra=policy(Action.CASE_PROGRESS),
+)
 def case_procedure(
     case_id: str,
     request: Request,
@@ -106,7 +112,9 @@ def case_procedure(
     """Stage, custody, running limits, alerts, and the nodes the caller's agency may send next."""
     ctx = container(request).procedure
     day = as_of or today_cn()
-    view = svc.case_procedure(uow, ctx, principal, case_id, day)
+    view = svc.case_procedure(
+        uow, ctx, principal, case_id, day, request_id=getattr(request.state, "request_id", None)
+    )
     return ProcedureOut(
         case_id=view.case.id,
         title=view.case.title,
@@ -119,7 +127,7 @@ def case_procedure(
     )
 
 
-@router.get("/alerts", response_model=list[CaseAlertsOut])
+@router.get("/alerts", response_model=list[CaseAlertsOut], openapi_extra=policy(Action.CASE_LIST))
 def alerts(
     request: Request,
     principal: CurrentPrincipal,

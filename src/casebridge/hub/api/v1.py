@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from casebridge.domain.access import Action
 from casebridge.errors import NotFound
+from casebridge.hub.api.policy import policy
 from casebridge.hub.api.schemas import AgencyOut, MeOut
 from casebridge.hub.deps import CurrentPrincipal, Uow
 
@@ -13,7 +15,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1")
 
 
-@router.get("/me", tags=["identity"])
+@router.get("/me", tags=["identity"], openapi_extra=policy(Action.REFERENCE))
 def me(principal: CurrentPrincipal) -> MeOut:
     """Who the API token belongs to: user, agency and roles."""
     return MeOut(
@@ -26,7 +28,7 @@ def me(principal: CurrentPrincipal) -> MeOut:
     )
 
 
-@router.get("/agencies", tags=["registry"])
+@router.get("/agencies", tags=["registry"], openapi_extra=policy(Action.REFERENCE))
 def list_agencies(
     principal: CurrentPrincipal, uow: Uow, type: str | None = None
 ) -> list[AgencyOut]:
@@ -34,7 +36,7 @@ def list_agencies(
     return [AgencyOut.model_validate(a) for a in uow.agencies.list(type_=type)]
 
 
-@router.get("/agencies/{agency_id}", tags=["registry"])
+@router.get("/agencies/{agency_id}", tags=["registry"], openapi_extra=policy(Action.REFERENCE))
 def get_agency(agency_id: str, principal: CurrentPrincipal, uow: Uow) -> AgencyOut:
     agency = uow.agencies.get(agency_id)
     if agency is None:
