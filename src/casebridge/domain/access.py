@@ -29,7 +29,8 @@ class Action(StrEnum):
     CASE_LIST = "case.list"  # list the cases one may see (filtered by case.progress)
     CASE_PROGRESS = "case.progress"  # stage, limits, alerts
     CASE_READ = "case.read"  # exchanges and their content
-    CASE_WRITE = "case.write"  # send on an existing case, sign for
+    CASE_WRITE = "case.write"  # send an exchange on an existing case
+    SIGN_FOR = "exchange.sign_for"  # 签收: a handler, head or gateway of the receiving agency
     CASE_ASSIGN = "case.assign"  # assign handlers, grant access
     DOSSIER_READ = "dossier.read"  # pages of the case's documents
     AUDIT_READ = "audit.read"
@@ -77,9 +78,18 @@ def _granted(p: Principal, case: CaseAccess, scopes: set[GrantScope], now: datet
 
 
 def decide(
-    p: Principal, action: Action, case: CaseAccess | None = None, *, now: datetime
+    p: Principal,
+    action: Action,
+    case: CaseAccess | None = None,
+    *,
+    now: datetime,
+    parties: frozenset[str] | None = None,
+    receiver: str | None = None,
 ) -> Decision:
-    """Allow or deny, with the reason (for the audit log, never for the caller)."""
+    """Allow or deny, with the reason (for the audit log, never for the caller).
+
+    ``parties``: for one exchange, the agencies that sent and received it — an agency reads
+    only the exchanges it is a party to. ``receiver``: the receiving agency, for SIGN_FOR."""
     roles = p.roles
     if action is Action.PUBLIC:
         return Decision(True, "public")
@@ -102,8 +112,12 @@ def decide(
     assigned = member and p.user_id in case.assigned
     case_grant = _granted(p, case, {GrantScope.CASE, GrantScope.DOSSIER}, now)
     dossier_grant = _granted(p, case, {GrantScope.DOSSIER}, now)
-    reads = agency_wide or assigned or case_grant
+    party = member if parties is None else p.agency_id in parties
+    reads = (party and (agency_wide or assigned)) or case_grant
 
+    if action is Action.SIGN_FOR:
+        ok = receiver is not None and p.agency_id == receiver and bool(roles & _ACTORS)
+        return Decision(ok, "a handler, head or gateway of the receiving agency")
     if action is Action.CASE_PROGRESS:
         if Role.SUPERVISOR in roles:
             return Decision(True, "supervisors see every case's progress")

@@ -19,6 +19,7 @@ from casebridge.store.uow import UnitOfWork
 __all__ = [
     "assign_handler",
     "can",
+    "deny",
     "grant_access",
     "require",
     "require_case",
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 
-def _deny(
+def deny(
     uow: UnitOfWork,
     principal: Principal,
     action: Action,
@@ -57,7 +58,7 @@ def require(
     """A non-case action (audit, admin, opening a case): PermissionDenied if refused."""
     decision = decide(principal, action, now=utcnow())
     if not decision:
-        _deny(uow, principal, action, "platform", None, None, decision.reason, request_id)
+        deny(uow, principal, action, "platform", None, None, decision.reason, request_id)
         raise PermissionDenied(f"{action} is not allowed for this user")
 
 
@@ -88,7 +89,7 @@ def require_case(
         reason = decision.reason
     else:
         reason = "no such case"
-    _deny(uow, principal, action, "case", case_id, case.id if case else None, reason, request_id)
+    deny(uow, principal, action, "case", case_id, case.id if case else None, reason, request_id)
     raise NotFound(f"no case {case_id}")
 
 

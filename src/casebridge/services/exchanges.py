@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from casebridge.domain.access import Action
-from casebridge.domain.agency import Principal, Role
+from casebridge.domain.access import Action, decide
+from casebridge.domain.agency import Principal
 from casebridge.domain.catalog import Catalog, NodeKind
 from casebridge.domain.deadlines import WorkCalendar
 from casebridge.domain.exchange import ExchangeStatus
@@ -22,11 +22,11 @@ from casebridge.domain.procedure import CaseState, Event, Procedure, ProcedureRe
 from casebridge.domain.supervision import SupervisionPolicy
 from casebridge.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from casebridge.services import audit
-from casebridge.services.access import can, require, require_case
+from casebridge.services.access import can, deny, require, require_case
 from casebridge.services.conversion import CodeConverter
 from casebridge.store.models import Agency, Case, CaseRef, Charge, Document, Exchange, Person
 from casebridge.store.models import Receipt as ReceiptRow
-from casebridge.store.types import new_id
+from casebridge.store.types import new_id, utcnow
 from casebridge.store.uow import UnitOfWork
 
 __all__ = [
@@ -156,6 +156,12 @@ def send_exchange(
     today: date,
     request_id: str | None = None,
 ) -> SendResult:
+    # Access first: a caller who may not act on the case learns nothing, not even that the
+    # request is malformed (404, audited).
+    if cmd.case_id:
+        require_case(uow, principal, cmd.case_id, Action.CASE_WRITE, request_id=request_id)
+    else:
+        require(uow, principal, Action.CASE_CREATE, request_id=request_id)
     sender_id = _agency_of(principal)
     request_hash = cmd.request_hash()
     existing = uow.exchanges.by_idempotency_key(sender_id, cmd.idempotency_key)
@@ -226,13 +232,12 @@ def _accept(
     if problems:
         raise InvalidInput("the exchange payload is invalid", problems=problems)
     # Case and its history
-    if cmd.case_id:
+    if cmd.case_id:  # checked again under the row lock: access may have changed meanwhile
         case = require_case(
             uow, principal, cmd.case_id, Action.CASE_WRITE, lock=True, request_id=request_id
         )
         history = case_events(uow, case.id)
     else:
-        require(uow, principal, Action.CASE_CREATE, request_id=request_id)
         title = (payload.get("case") or {}).get("title")
         if not title:
             raise InvalidInput(
@@ -384,25 +389,34 @@ def _upsert_person(uow: UnitOfWork, case_id: str, p: dict[str, Any]) -> None:
             have.add(code)
 
 
-def _party_exchange(uow: UnitOfWork, principal: Principal, exchange_id: str) -> Exchange:
-    """An exchange the caller's agency sent or received (others' exchanges do not exist)."""
-    x = uow.exchanges.get(exchange_id)
-    if x is None or principal.agency_id not in (x.sender_agency_id, x.receiver_agency_id):
-        raise NotFound(f"no exchange {exchange_id}")
-    return x
-
-
 def sign_for(
     uow: UnitOfWork, principal: Principal, exchange_id: str, *, request_id: str | None = None
 ) -> ReceiptRow:
     """签收 by a handler, head or gateway of the receiving agency; the signer is assigned to the
     case. Idempotent: signing twice returns the first receipt."""
+    x = uow.exchanges.get(exchange_id)
+    if x is None or x.node_kind != NodeKind.EXCHANGE:
+        raise NotFound(f"no exchange {exchange_id}")
+    decision = decide(
+        principal,
+        Action.SIGN_FOR,
+        uow.access.facts(x.case_id),
+        now=utcnow(),
+        receiver=x.receiver_agency_id,
+    )
+    if not decision:
+        deny(
+            uow,
+            principal,
+            Action.SIGN_FOR,
+            "exchange",
+            x.id,
+            x.case_id,
+            decision.reason,
+            request_id,
+        )
+        raise NotFound(f"no exchange {exchange_id}")
     agency_id = _agency_of(principal)
-    x = _party_exchange(uow, principal, exchange_id)
-    if x.receiver_agency_id != agency_id or x.node_kind != NodeKind.EXCHANGE:
-        raise PermissionDenied("only the receiving agency signs for an exchange")
-    if not principal.roles & {Role.HANDLER, Role.DEPARTMENT_HEAD, Role.GATEWAY}:
-        raise PermissionDenied("only a handler, department head or gateway signs for")
     uow.access.assign(x.case_id, agency_id, principal.user_id, None)
     existing = uow.exchanges.receipt(x.id, ExchangeStatus.SIGNED_FOR.value)
     if existing is not None:
@@ -437,8 +451,22 @@ def get_exchange(
     x = uow.exchanges.get(exchange_id)
     if x is None:
         raise NotFound(f"no exchange {exchange_id}")
-    require_case(uow, principal, x.case_id, Action.CASE_READ, request_id=request_id)
-    x = _party_exchange(uow, principal, exchange_id)
+    parties = frozenset({x.sender_agency_id, x.receiver_agency_id})
+    decision = decide(
+        principal, Action.CASE_READ, uow.access.facts(x.case_id), now=utcnow(), parties=parties
+    )
+    if not decision:
+        deny(
+            uow,
+            principal,
+            Action.CASE_READ,
+            "exchange",
+            x.id,
+            x.case_id,
+            decision.reason,
+            request_id,
+        )
+        raise NotFound(f"no exchange {exchange_id}")
     audit.record(
         uow,
         "exchange.read",
@@ -467,9 +495,11 @@ def inbox(
 ) -> list[InboxItem]:
     """Exchanges addressed to the caller's agency. Content only for cases the caller may
     read: an unassigned handler sees that something arrived, signs for it, then reads it."""
+    if principal.agency_id is None:
+        return []  # platform admins, auditors: no agency, no inbox
     items = [
         InboxItem(x, can(uow, principal, Action.CASE_READ, x.case_id))
-        for x in uow.exchanges.inbox(_agency_of(principal), status=status)
+        for x in uow.exchanges.inbox(principal.agency_id, status=status)
     ]
     audit.record(
         uow,

@@ -186,7 +186,7 @@ def get_exchange(
 @router.post(
     "/exchanges/{exchange_id}/sign-for",
     response_model=ReceiptOut,
-    openapi_extra=policy(Action.CASE_WRITE),
+    openapi_extra=policy(Action.SIGN_FOR),
 )
 def sign_for(
     exchange_id: str, request: Request, principal: CurrentPrincipal, uow: Uow

@@ -1,0 +1,235 @@
+"""The authorization matrix, generated from the application's route table.
+
+Every API route × every role × own or foreign agency × with or without a grant: the HTTP
+answer must be the access policy's answer. A route that declares no policy, or that this
+matrix has no example request for, fails the suite — so no route is added without a decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from casebridge.bootstrap import Container
+from casebridge.domain.access import Action, GrantScope, decide
+from casebridge.hub.api.policy import POLICY_KEY
+from casebridge.hub.app import create_app
+from casebridge.services.auth import issue_token, principal_for
+from casebridge.services.setup import initialise
+from casebridge.store.models import AccessGrant, User
+from casebridge.store.types import utcnow
+from tests.conftest import LiveServer
+
+EXTRA_USERS = [
+    ("police.handler2", "DEMO350102GA", ["handler"]),
+    ("police.gateway", "DEMO350102GA", ["gateway"]),
+    ("procuratorate.admin", "DEMO350102JCY", ["agency_admin"]),
+    ("court.gateway", "DEMO350102FY", ["gateway"]),
+]
+
+
+@dataclass
+class World:
+    container: Container
+    client: httpx.Client
+    tokens: dict[str, str]
+    cases: dict[str, str]  # "plain" / "granted" → case id
+    exchanges: dict[str, str]  # same keys → the case's exchange id
+    agency_ids: dict[str, str]
+
+
+Example = Callable[[World, str], tuple[str, str, dict[str, Any] | None]]
+
+
+def _send_body(w: World, case: str) -> dict[str, Any]:
+    # a reply no one in this world may send: allowed callers get 422, denied ones 404
+    return {
+        "node": "prosecution_accepted",
+        "receiver_agency": "DEMO350102JCY",
+        "case_id": w.cases[case],
+        "payload": {},
+        "idempotency_key": "matrix-never-accepted",
+    }
+
+
+EXAMPLES: dict[tuple[str, str], Example] = {
+    ("GET", "/healthz"): lambda w, c: ("GET", "/healthz", None),
+    ("GET", "/readyz"): lambda w, c: ("GET", "/readyz", None),
+    ("GET", "/api/v1/me"): lambda w, c: ("GET", "/api/v1/me", None),
+    ("GET", "/api/v1/agencies"): lambda w, c: ("GET", "/api/v1/agencies", None),
+    ("GET", "/api/v1/agencies/{agency_id}"): lambda w, c: (
+        "GET",
+        f"/api/v1/agencies/{w.agency_ids['DEMO350102GA']}",
+        None,
+    ),
+    ("POST", "/api/v1/exchanges"): lambda w, c: ("POST", "/api/v1/exchanges", _send_body(w, c)),
+    ("GET", "/api/v1/inbox"): lambda w, c: ("GET", "/api/v1/inbox", None),
+    ("GET", "/api/v1/exchanges/{exchange_id}"): lambda w, c: (
+        "GET",
+        f"/api/v1/exchanges/{w.exchanges[c]}",
+        None,
+    ),
+    ("POST", "/api/v1/exchanges/{exchange_id}/sign-for"): lambda w, c: (
+        "POST",
+        f"/api/v1/exchanges/{w.exchanges[c]}/sign-for",
+        None,
+    ),
+    ("GET", "/api/v1/nodes"): lambda w, c: ("GET", "/api/v1/nodes", None),
+    ("GET", "/api/v1/nodes/{code}"): lambda w, c: ("GET", "/api/v1/nodes/arrest_request", None),
+    ("GET", "/api/v1/cases/{case_id}/procedure"): lambda w, c: (
+        "GET",
+        f"/api/v1/cases/{w.cases[c]}/procedure",
+        None,
+    ),
+    ("GET", "/api/v1/alerts"): lambda w, c: ("GET", "/api/v1/alerts", None),
+    ("GET", "/api/v1/cases"): lambda w, c: ("GET", "/api/v1/cases", None),
+    ("POST", "/api/v1/cases/{case_id}/assignments"): lambda w, c: (
+        "POST",
+        f"/api/v1/cases/{w.cases[c]}/assignments",
+        {"username": "nobody"},
+    ),
+    ("POST", "/api/v1/cases/{case_id}/grants"): lambda w, c: (
+        "POST",
+        f"/api/v1/cases/{w.cases[c]}/grants",
+        {"username": "nobody", "days": 1},
+    ),
+    ("GET", "/api/v1/audit/events"): lambda w, c: ("GET", "/api/v1/audit/events", None),
+    ("GET", "/api/v1/audit/verify"): lambda w, c: ("GET", "/api/v1/audit/verify", None),
+}
+
+CASE_ACTIONS = {
+    Action.CASE_PROGRESS,
+    Action.CASE_READ,
+    Action.CASE_WRITE,
+    Action.CASE_ASSIGN,
+    Action.DOSSIER_READ,
+    Action.SIGN_FOR,
+}
+
+
+def route_table(container: Container) -> list[tuple[str, str, Action | None]]:
+    """(method, path, declared action) of every route, from the app's OpenAPI route table."""
+    app = create_app(container=container)
+    out = []
+    for path, operations in app.openapi()["paths"].items():
+        for method, op in operations.items():
+            declared = op.get(POLICY_KEY)
+            action = Action(declared) if declared in {a.value for a in Action} else None
+            out.append((method.upper(), path, action))
+    return sorted(out, key=lambda t: (t[1], t[0]))
+
+
+def test_every_route_declares_a_policy_and_has_a_matrix_example(container: Container) -> None:
+    table = route_table(container)
+    assert len(table) >= len(EXAMPLES) - 1
+    missing_policy = [(m, p) for m, p, a in table if a is None]
+    assert missing_policy == [], "routes without an access-policy decision (x-policy)"
+    missing_example = [(m, p) for m, p, _ in table if (m, p) not in EXAMPLES]
+    assert missing_example == [], "routes the authorization matrix does not exercise"
+
+
+@pytest.fixture
+def world(container: Container, tmp_path: Path) -> World:
+    if container.engine.dialect.name != "sqlite":
+        pytest.skip("the policy is engine-independent; the matrix runs on SQLite")
+    with container.uow() as uow:
+        tokens = dict(initialise(uow).issued_tokens)
+    with container.uow() as uow:
+        for name, code, roles in EXTRA_USERS:
+            agency = uow.agencies.by_code(code)
+            assert agency is not None
+            uow.users.add(User(username=name, display_name=name, agency_id=agency.id, roles=roles))
+            tokens[name] = issue_token(uow, name)
+        uow.commit()
+        agency_ids = {a.code: a.id for a in uow.agencies.list()}
+    server = LiveServer(create_app(container=container))
+    server.__enter__()
+    client = httpx.Client(base_url=server.url, timeout=10)
+    cases, exchanges = {}, {}
+    for key in ("plain", "granted"):
+        r = client.post(
+            "/api/v1/exchanges",
+            json={
+                "node": "arrest_request",
+                "receiver_agency": "DEMO350102JCY",
+                "payload": {
+                    "case": {"title": f"matrix {key}"},
+                    "persons": [{"key": "p1", "name": "张三"}],
+                    "documents": [{"type": "arrest_request"}],
+                },
+                "idempotency_key": f"matrix-{key}-0001",
+            },
+            headers={"Authorization": f"Bearer {tokens['police.handler']}"},
+        )
+        assert r.status_code == 201, r.text
+        cases[key], exchanges[key] = r.json()["case_id"], r.json()["id"]
+    with container.uow() as uow:  # grants for everyone on the "granted" case
+        for user in uow.users.list():
+            uow.session.add(
+                AccessGrant(
+                    case_id=cases["granted"],
+                    user_id=user.id,
+                    scope=GrantScope.DOSSIER.value,
+                    granted_by="matrix",
+                    expires_at=utcnow() + timedelta(days=1),
+                )
+            )
+        uow.commit()
+    w = World(container, client, tokens, cases, exchanges, agency_ids)
+    yield w  # type: ignore[misc]
+    client.close()
+    server.__exit__()
+
+
+def _expected(w: World, username: str, action: Action, case: str) -> bool:
+    with w.container.uow() as uow:
+        user = uow.users.by_username(username)
+        assert user is not None
+        p = principal_for(user)
+        facts = uow.access.facts(w.cases[case])
+        x = uow.exchanges.get(w.exchanges[case])
+        assert x is not None
+        parties = frozenset({x.sender_agency_id, x.receiver_agency_id})
+        receiver = x.receiver_agency_id
+    if action in CASE_ACTIONS:
+        return decide(p, action, facts, now=utcnow(), parties=parties, receiver=receiver).allowed
+    return decide(p, action, now=utcnow()).allowed
+
+
+def test_authorization_matrix(world: World) -> None:
+    table = route_table(world.container)
+    users = sorted(world.tokens)
+    checked = 0
+    failures = []
+    for method, path, action in table:
+        assert action is not None
+        for case in ("plain", "granted"):
+            for username in users:
+                m, url, body = EXAMPLES[(method, path)](world, case)
+                allowed = _expected(world, username, action, case)
+                headers = (
+                    {}
+                    if action is Action.PUBLIC
+                    else {"Authorization": f"Bearer {world.tokens[username]}"}
+                )
+                r = world.client.request(m, url, json=body, headers=headers)
+                checked += 1
+                denied_status = 404 if action in CASE_ACTIONS else 403
+                ok = (
+                    (r.status_code == denied_status)
+                    if not allowed
+                    else (r.status_code not in (401, 403, 404) and r.status_code < 500)
+                )
+                if not ok:
+                    failures.append(
+                        f"{m} {path} {case} {username}: policy says "
+                        f"{'allow' if allowed else 'deny'}, got {r.status_code}"
+                    )
+    assert not failures, "\n".join(failures)
+    assert checked >= len(table) * len(users) * 2
