@@ -191,6 +191,30 @@ def admin_token(
         out.print(token)
 
 
+@admin_app.command("password")
+def admin_password(
+    username: Annotated[str, typer.Argument(help="User whose password to set.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Set USER's password (argon2id); also clears a lockout."""
+    from casebridge.services.login import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    c = bootstrap(settings())
+    try:
+        require_current(c.engine)
+        with c.uow() as uow:
+            set_password(uow, username, password)
+    finally:
+        c.close()
+    out.print(f"password set for {username}")
+
+
 def _check_port_free(host: str, port: int) -> None:
     if port == 0:
         return

@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(
         default=1000, ge=1, description="Sign a Merkle tree head every N audit events"
     )
+    lockout_threshold: int = Field(
+        default=10, ge=1, le=100, description="Wrong passwords in a row that lock an account"
+    )
+    lockout_minutes: int = Field(default=15, ge=1, description="How long a lock lasts")
+    session_hours: int = Field(default=8, ge=1, le=168, description="Browser session lifetime")
+    cookie_secure: bool = Field(
+        default=True, description="Send the session cookie over HTTPS only (off for plain http)"
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -21,11 +21,13 @@ from casebridge.domain.access import Action, GrantScope, decide
 from casebridge.hub.api.policy import POLICY_KEY
 from casebridge.hub.app import create_app
 from casebridge.services.auth import issue_token, principal_for
+from casebridge.services.login import set_password
 from casebridge.services.setup import initialise
 from casebridge.store.models import AccessGrant, User
 from casebridge.store.types import utcnow
 from tests.conftest import LiveServer
 
+MATRIX_PASSWORD = "correct horse battery staple"
 EXTRA_USERS = [
     ("police.handler2", "DEMO350102GA", ["handler"]),
     ("police.gateway", "DEMO350102GA", ["gateway"]),
@@ -101,6 +103,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("GET", "/api/v1/audit/events"): lambda w, c: ("GET", "/api/v1/audit/events", None),
     ("GET", "/api/v1/audit/verify"): lambda w, c: ("GET", "/api/v1/audit/verify", None),
+    ("POST", "/api/v1/auth/login"): lambda w, c: (
+        "POST",
+        "/api/v1/auth/login",
+        {"username": "court.head", "password": MATRIX_PASSWORD},
+    ),
+    ("POST", "/api/v1/auth/logout"): lambda w, c: ("POST", "/api/v1/auth/logout", None),
 }
 
 CASE_ACTIONS = {
@@ -148,6 +156,8 @@ def world(container: Container, tmp_path: Path) -> World:
             tokens[name] = issue_token(uow, name)
         uow.commit()
         agency_ids = {a.code: a.id for a in uow.agencies.list()}
+    with container.uow() as uow:
+        set_password(uow, "court.head", MATRIX_PASSWORD)
     server = LiveServer(create_app(container=container))
     server.__enter__()
     client = httpx.Client(base_url=server.url, timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -10,11 +11,20 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from casebridge.bootstrap import Container
 from casebridge.domain.agency import Principal
-from casebridge.errors import AuthenticationRequired
+from casebridge.errors import AuthenticationRequired, PermissionDenied
 from casebridge.services.auth import resolve_token
+from casebridge.services.login import resolve_session
 from casebridge.store.uow import UnitOfWork
 
-__all__ = ["CurrentPrincipal", "Uow", "container", "current_principal", "unit_of_work"]
+__all__ = [
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "CurrentPrincipal",
+    "Uow",
+    "container",
+    "current_principal",
+    "unit_of_work",
+]
 
 _bearer = HTTPBearer(auto_error=False, description="API token (`casebridge admin token USER`)")
 
@@ -29,15 +39,31 @@ def unit_of_work(c: Annotated[Container, Depends(container)]) -> Iterator[UnitOf
         yield uow
 
 
+SESSION_COOKIE = "cb_session"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
 def current_principal(
     request: Request,
     c: Annotated[Container, Depends(container)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise AuthenticationRequired("send `Authorization: Bearer <API token>`")
+    """Scripts and gateways send a bearer token; browsers a session cookie, and on every
+    state-changing request the session's CSRF token in `X-CSRF-Token`."""
+    cookie = request.cookies.get(SESSION_COOKIE)
     with c.uow() as uow:
-        principal = resolve_token(uow, credentials.credentials)
+        if credentials is not None and credentials.scheme.lower() == "bearer":
+            principal = resolve_token(uow, credentials.credentials)
+        elif cookie:
+            principal, csrf = resolve_session(uow, cookie)
+            sent = request.headers.get(CSRF_HEADER, "")
+            if request.method not in _SAFE and not hmac.compare_digest(sent, csrf):
+                raise PermissionDenied(f"missing or wrong {CSRF_HEADER} header")
+        else:
+            raise AuthenticationRequired(
+                "send `Authorization: Bearer <API token>` or log in (session cookie)"
+            )
     request.state.principal = principal
     return principal
 

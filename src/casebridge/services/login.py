@@ -1,0 +1,198 @@
+"""Passwords (argon2id), login with lockout, and browser sessions with CSRF tokens.
+
+Every attempt is audited: success, failure, an attempt on a locked account, and the lock
+itself. Failures are committed before the error is raised — a lock that rolled back with the
+failed request would never lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from casebridge.domain.agency import Principal
+from casebridge.errors import AuthenticationRequired, InvalidInput, NotFound, Problem
+from casebridge.services import audit
+from casebridge.services.auth import principal_for
+from casebridge.store.models import LoginSession
+from casebridge.store.types import utcnow
+from casebridge.store.uow import UnitOfWork
+
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "LoginPolicy",
+    "LoginResult",
+    "login",
+    "logout",
+    "resolve_session",
+    "set_password",
+]
+
+MIN_PASSWORD_LENGTH = 12
+_hasher = PasswordHasher()  # argon2id, the library's RFC 9106 defaults
+# Verified against when the user does not exist, so that timing does not reveal usernames.
+_DUMMY_HASH = _hasher.hash("casebridge-no-such-user")
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    threshold: int = 10
+    lock_minutes: int = 15
+    session_hours: int = 8
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    session_token: str
+    csrf_token: str
+    expires_at: datetime
+    principal: Principal
+
+
+def set_password(uow: UnitOfWork, username: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            "password too short",
+            problems=[Problem("password", f"at least {MIN_PASSWORD_LENGTH} characters")],
+        )
+    user = uow.users.by_username(username)
+    if user is None:
+        raise NotFound(f"no user named {username!r}")
+    user.password_hash = _hasher.hash(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(uow, "auth.password_set", "user", user.id)
+    uow.commit()
+
+
+def _session_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login(
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    policy: LoginPolicy,
+    *,
+    client_addr: str | None = None,
+    request_id: str | None = None,
+) -> LoginResult:
+    now = utcnow()
+    user = uow.users.by_username(username)
+    if user is None or user.password_hash is None or not user.active:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password + "x")
+        audit.record(
+            uow,
+            "auth.login",
+            "user",
+            None,
+            outcome="failed",
+            detail={"username": username, "reason": "unknown user"},
+            client_addr=client_addr,
+            request_id=request_id,
+        )
+        uow.commit()
+        raise AuthenticationRequired("wrong username or password")
+    actor = principal_for(user)
+    if user.locked_until is not None and user.locked_until > now:
+        audit.record(
+            uow,
+            "auth.login",
+            "user",
+            user.id,
+            actor=actor,
+            outcome="locked",
+            detail={"locked_until": user.locked_until.isoformat()},
+            client_addr=client_addr,
+            request_id=request_id,
+        )
+        uow.commit()
+        raise AuthenticationRequired(
+            f"account locked until {user.locked_until.isoformat(timespec='minutes')}"
+        )
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError, VerificationError):
+        user.failed_logins += 1
+        audit.record(
+            uow,
+            "auth.login",
+            "user",
+            user.id,
+            actor=actor,
+            outcome="failed",
+            detail={"failed_logins": user.failed_logins},
+            client_addr=client_addr,
+            request_id=request_id,
+        )
+        if user.failed_logins >= policy.threshold:
+            user.locked_until = now + timedelta(minutes=policy.lock_minutes)
+            user.failed_logins = 0
+            audit.record(
+                uow,
+                "auth.lock",
+                "user",
+                user.id,
+                actor=actor,
+                outcome="locked",
+                detail={
+                    "locked_until": user.locked_until.isoformat(),
+                    "after_failures": policy.threshold,
+                },
+                client_addr=client_addr,
+                request_id=request_id,
+            )
+        uow.commit()
+        raise AuthenticationRequired("wrong username or password") from None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    expires = now + timedelta(hours=policy.session_hours)
+    uow.session.add(
+        LoginSession(
+            id=_session_id(token),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    audit.record(
+        uow,
+        "auth.login",
+        "user",
+        user.id,
+        actor=actor,
+        client_addr=client_addr,
+        request_id=request_id,
+    )
+    uow.commit()
+    return LoginResult(token, csrf, expires, actor)
+
+
+def resolve_session(uow: UnitOfWork, token: str) -> tuple[Principal, str]:
+    """The caller behind a session cookie, and the session's CSRF token."""
+    row = uow.session.get(LoginSession, _session_id(token))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        raise AuthenticationRequired("session expired; log in again")
+    if not row.user.active:
+        raise AuthenticationRequired("account disabled")
+    return principal_for(row.user), row.csrf_token
+
+
+def logout(uow: UnitOfWork, token: str, principal: Principal) -> None:
+    row = uow.session.get(LoginSession, _session_id(token))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(uow, "auth.logout", "user", principal.user_id, actor=principal)
+        uow.commit()
