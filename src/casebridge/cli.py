@@ -294,6 +294,10 @@ def demo(
             tokens[name] = issue_token(uow, name, name="demo")
         uow.commit()
     _save_tokens(s.var_dir, {n: tokens[n] for n in missing})
+    from casebridge.services.clock import today_cn
+    from casebridge.services.demo import seed_demo_cases
+
+    seeded = seed_demo_cases(c.uow, c.procedure, today_cn())
     host, p = s.host, s.port if port is None else port
 
     def ready(_server: Any) -> None:
@@ -312,10 +316,13 @@ def demo(
         out.print(f"  open {url}/api/docs            — the API, interactive")
         out.print(f"  curl {url}/healthz")
         out.print(f"  curl -H 'Authorization: Bearer {t}' {url}/api/v1/me")
-        out.print(f"  curl -H 'Authorization: Bearer {t}' {url}/api/v1/agencies")
+        out.print(f"  curl -H 'Authorization: Bearer {t}' {url}/api/v1/cases")
+        out.print(f"  curl -H 'Authorization: Bearer {t}' {url}/api/v1/alerts")
+        out.print(f"  curl -H 'Authorization: Bearer {t}' {url}/api/v1/inbox")
         out.print("Press Ctrl-C to stop.\n")
 
     what = "created demo region" if report.changed else "demo region already in place"
+    what += f"; {seeded} demo exchanges created" if seeded else "; demo cases in place"
     out.print(f"{what}; database {describe_url(str(c.engine.url))}")
     try:
         _serve(c, host, p, on_ready=ready)

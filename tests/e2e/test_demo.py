@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -44,6 +45,12 @@ def test_demo_serves_hub_within_60_seconds_and_stops_cleanly(tmp_path: Path) -> 
         printed = (tmp_path / "demo.out").read_text()
         assert "police.handler" in printed
         assert "/api/v1/me" in printed
+        tokens = json.loads((tmp_path / "var" / "demo-tokens.json").read_text())
+        auth = {"Authorization": f"Bearer {tokens['police.handler']}"}
+        cases = httpx.get(f"{url}/api/v1/cases", headers=auth).json()
+        assert len(cases) == 2
+        alerts = httpx.get(f"{url}/api/v1/alerts", headers=auth).json()
+        assert any(a["kind"] == "custody_without_basis" for c in alerts for a in c["alerts"])
     finally:
         proc.send_signal(signal.SIGINT)
         rc = proc.wait(20)
