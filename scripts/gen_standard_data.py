@@ -63,7 +63,12 @@ def stem(name: str) -> str:
 
 # Police sub-categories (synthetic): crime name -> list of (suffix, sub-category label).
 POLICE_SUBCATEGORIES = {
-    "盗窃罪": [("入室盗窃案", False), ("扒窃案", False), ("盗窃机动车案", False), ("其他盗窃案", True)],
+    "盗窃罪": [
+        ("入室盗窃案", False),
+        ("扒窃案", False),
+        ("盗窃机动车案", False),
+        ("其他盗窃案", True),
+    ],
     "诈骗罪": [("电信网络诈骗案", False), ("合同类诈骗案", False), ("其他诈骗案", False)],
     "故意伤害罪": [("故意伤害致人轻伤案", False), ("故意伤害致人重伤、死亡案", False)],
     "抢劫罪": [("入户抢劫案", False), ("拦路抢劫案", True)],
@@ -92,7 +97,9 @@ def police(crimes: list[dict[str, str]], code_of: dict[str, str]) -> list[list[s
                     rows.append([f"{base}00", label, code_of[n], ""])
             elif subs:
                 for si, (label, preferred) in enumerate(subs, start=1):
-                    rows.append([f"{base}{si:02d}", label, code_of[names[0]], "y" if preferred else ""])
+                    rows.append(
+                        [f"{base}{si:02d}", label, code_of[names[0]], "y" if preferred else ""]
+                    )
             else:
                 rows.append([f"{base}00", stem(names[0]) + "案", code_of[names[0]], ""])
     return rows
@@ -116,7 +123,9 @@ def court(crimes: list[dict[str, str]], code_of: dict[str, str]) -> list[list[st
     n = 1000
     for c in sorted(crimes, key=lambda c: int(c["seq"])):
         if c["article"] == "151":
-            rows.append(["AY0151", "走私武器、弹药、核材料等案由（第151条）", code_of[c["name_zh"]], ""])
+            rows.append(
+                ["AY0151", "走私武器、弹药、核材料等案由（第151条）", code_of[c["name_zh"]], ""]
+            )
             continue
         n += 1
         rows.append([f"AY{n}", c["name_zh"], code_of[c["name_zh"]], ""])

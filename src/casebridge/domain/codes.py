@@ -312,9 +312,9 @@ class _Run:
                 path, code, table, name, "unmapped", f"{code!r} of dialect {name} has no mapping"
             )
             return None
-        if len(candidates) == 1:
-            return candidates[0]
         chosen = obj.get(f"{key}_std")
+        if len(candidates) == 1 and chosen in (None, candidates[0]):
+            return candidates[0]
         if chosen is None:
             self.problem(
                 path,
@@ -357,10 +357,10 @@ class _Run:
                 f"standard {table} code {std!r} has no code in dialect {name}",
             )
             return std
-        if len(candidates) == 1:
-            return candidates[0]
         chosen = obj.get(f"{key}_dialect")
-        if chosen in candidates:
+        if len(candidates) == 1 and chosen is None:
+            return candidates[0]
+        if chosen in candidates or (chosen is None and len(candidates) == 1):
             return chosen
         self.problem(
             path if chosen is None else f"{path}_dialect",

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 __all__ = [
     "COURT_CRIMINAL_TYPES",
@@ -91,6 +91,14 @@ class Validation:
         }
 
 
+_CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def _today() -> date:
+    """Today in China (UTC+8): birth dates and document years are Chinese calendar dates."""
+    return datetime.now(_CHINA).date()
+
+
 def _invalid(kind: str, text: str, *reasons: str, **details: object) -> Validation:
     return Validation(kind, text, False, reasons, dict(details))
 
@@ -146,11 +154,11 @@ def validate_id_number(
     birth = _birth_date(s[6:14])
     if birth is None:
         reasons.append(f"birth date {s[6:14]} is not a real date")
-    elif birth > (today or date.today()) or birth.year < 1800:
+    elif birth > (today or _today()) or birth.year < 1800:
         reasons.append(f"birth date {birth.isoformat()} is out of range")
     if divisions is not None and s[:6] not in divisions:
         reasons.append(f"address code {s[:6]} is not a known division")
-    if s[:2] in ("00",) or s[:1] == "0":
+    if s[0] == "0":
         reasons.append(f"address code {s[:6]} is not a division code")
     gender = "1" if int(s[16]) % 2 else "2"
     details.update(
@@ -189,7 +197,7 @@ def validate_court_case_number(text: str, *, today: date | None = None) -> Valid
         )
     reasons: list[str] = []
     year = int(m["year"])
-    if not 2016 <= year <= (today or date.today()).year:
+    if not 2016 <= year <= (today or _today()).year:
         reasons.append(
             f"year {year} is outside 2016 (when 法〔2015〕137号 took effect) to the current year"
         )
@@ -236,7 +244,7 @@ def validate_procuratorate_number(text: str, *, today: date | None = None) -> Va
         )
     reasons: list[str] = []
     year = int(m["year"])
-    if not 1979 <= year <= (today or date.today()).year:
+    if not 1979 <= year <= (today or _today()).year:
         reasons.append(f"year {year} is out of range")
     if m["seq"].startswith("0"):
         reasons.append(f"sequence {m['seq']} must not have leading zeros")

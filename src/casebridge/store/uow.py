@@ -20,6 +20,7 @@ from casebridge.store.repositories import (
     TokenRepository,
     UserRepository,
 )
+from casebridge.store.standards_repository import CodeTableRepository
 
 __all__ = ["UnitOfWork", "UnitOfWorkFactory"]
 
@@ -61,6 +62,10 @@ class UnitOfWork:
         finally:
             session.close()
             self._session = None
+
+    @property
+    def code_tables(self) -> CodeTableRepository:
+        return CodeTableRepository(self.session)
 
     def commit(self) -> None:
         with translate_db_errors(self._url):
