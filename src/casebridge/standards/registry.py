@@ -119,7 +119,11 @@ class Standards:
 
     def search(self, text: str, table: str | None = None) -> list[tuple[str, Entry]]:
         names = [table] if table else sorted(self.tables)
-        return [(n, e) for n in names for e in self.table(n).search(text)]
+        hits = [(n, e) for n in names for e in self.table(n).search(text)]
+        needle = text.strip()
+        # exact code or name first, then current before retired, then shorter names
+        hits.sort(key=lambda h: (needle not in (h[1].code, h[1].name_zh), h[1].retired))
+        return hits
 
 
 def _meta(spec: dict[str, Any]) -> dict[str, Any]:
