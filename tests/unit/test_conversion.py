@@ -42,6 +42,19 @@ def _problems(exc: pytest.ExceptionInfo[InvalidInput]) -> list[Problem]:
     return exc.value.problems
 
 
+def test_fast_lookup_agrees_with_the_explaining_path() -> None:
+    from casebridge.domain.codes import build_fast_lookup, convert
+
+    src, dst = STD.dialects["police"], STD.dialects["court"]
+    fast = build_fast_lookup(STD.plan, STD.tables, src, dst)
+    slow = {t: {} for t in STD.plan.tables}  # an empty lookup forces the slow path everywhere
+    payload = police_payload()
+    assert (
+        convert(payload, STD.plan, STD.tables, src, dst, fast).payload
+        == convert(payload, STD.plan, STD.tables, src, dst, slow).payload
+    )
+
+
 def test_police_payload_converts_every_coded_field_to_the_standard() -> None:
     res = STD.to_standard(police_payload(), "police")
     p = res.payload
@@ -160,8 +173,10 @@ def test_malformed_shapes_are_problems_not_crashes(payload: dict[str, Any], fiel
 
 def test_plan_is_compiled_from_the_declaration() -> None:
     plan = compile_plan(CODED_FIELDS)
-    assert plan.root["case"] == ("obj", {"crime": "crime"})
-    assert plan.root["persons"][1]["charges"] == ("list", {"crime": "crime"})
+    assert plan.root["case"][0] == "obj"
+    assert plan.root["case"][1]["crime"] == "crime"
+    assert plan.root["persons"][1]["charges"][1]["crime"] == "crime"
+    assert plan.root["persons"][1]["charges"][1][None] == {"crime_std", "crime_dialect"}
     assert set(plan.tables) <= set(STD.tables)
 
 

@@ -33,7 +33,9 @@ __all__ = [
     "Dialect",
     "DialectTable",
     "Entry",
+    "FastLookup",
     "Link",
+    "build_fast_lookup",
     "compile_plan",
     "convert",
 ]
@@ -182,8 +184,13 @@ class ConversionResult:
 
 # --- compiled plan -------------------------------------------------------------------------
 
-#: A plan node for one object: key → table name (coded leaf) | ("list", node) | ("obj", node).
-PlanNode = dict[str, Any]
+#: A plan node for one object: key → table name (coded leaf) | ("list", node) | ("obj", node);
+#: the key None holds the node's disambiguator keys (payload keys are always strings).
+PlanNode = dict[str | None, Any]
+
+#: Per table, dialect code → target code for every code that converts without a question
+#: (no ambiguity, no problem); anything else takes the slow path, which explains itself.
+FastLookup = dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -194,7 +201,7 @@ class ConversionPlan:
 
 def compile_plan(fields: Iterable[tuple[str, str]] = CODED_FIELDS) -> ConversionPlan:
     """Turn ``a.b[].c`` paths into a nested plan once, so conversion never re-parses paths."""
-    root: PlanNode = {}
+    root: PlanNode = {None: frozenset()}
     tables: list[str] = []
     for path, table in fields:
         node = root
@@ -202,14 +209,41 @@ def compile_plan(fields: Iterable[tuple[str, str]] = CODED_FIELDS) -> Conversion
         for part in parts[:-1]:
             key, is_list = (part[:-2], True) if part.endswith("[]") else (part, False)
             kind = "list" if is_list else "obj"
-            child = node.setdefault(key, (kind, {}))
+            child = node.setdefault(key, (kind, {None: frozenset()}))
             if not isinstance(child, tuple) or child[0] != kind:
                 raise ValueError(f"conflicting declaration at {path}")
             node = child[1]
-        node[parts[-1]] = table
+        leaf = parts[-1]
+        node[leaf] = table
+        node[None] = node[None] | {f"{leaf}_std", f"{leaf}_dialect"}
         if table not in tables:
             tables.append(table)
     return ConversionPlan(root, tuple(tables))
+
+
+def build_fast_lookup(
+    plan: ConversionPlan,
+    standard: Mapping[str, CodeTable],
+    source: Dialect | None,
+    target: Dialect | None,
+) -> FastLookup:
+    """Compose source → standard → target into one dict per table, for the unambiguous codes."""
+    fast: FastLookup = {}
+    for table in plan.tables:
+        src = source.tables.get(table) if source else None
+        dst = target.tables.get(table) if target else None
+        if src is None:
+            pairs = [(c, c) for c in standard[table].entries]
+        else:
+            pairs = [(d, s[0]) for d, s in src.inbound.items() if len(s) == 1]
+        lookup: dict[str, str] = {}
+        for code, std in pairs:
+            if dst is None:
+                lookup[code] = std
+            elif len(out := dst.outbound.get(std, ())) == 1:
+                lookup[code] = out[0]
+        fast[table] = lookup
+    return fast
 
 
 def _copy(value: Any) -> Any:
@@ -224,14 +258,19 @@ def _copy(value: Any) -> Any:
 class _Run:
     """State of one conversion: the dialects and the problems and versions collected so far."""
 
-    __slots__ = ("problems", "source", "standard", "target", "used")
+    __slots__ = ("fast", "problems", "source", "standard", "target", "used")
 
     def __init__(
-        self, standard: Mapping[str, CodeTable], source: Dialect | None, target: Dialect | None
+        self,
+        standard: Mapping[str, CodeTable],
+        source: Dialect | None,
+        target: Dialect | None,
+        fast: FastLookup,
     ) -> None:
         self.standard = standard
         self.source = source
         self.target = target
+        self.fast = fast
         self.problems: list[Problem] = []
         self.used: set[str] = set()
 
@@ -250,16 +289,21 @@ class _Run:
 
     def walk(self, node: PlanNode, obj: dict[str, Any], path: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        disamb = node[None]
+        plain = disamb.isdisjoint(obj)  # no disambiguator here: the fast path is exact
+        fast = self.fast
         for key, value in obj.items():
             spec = node.get(key)
             if spec is None:
-                if key.endswith("_std") or key.endswith("_dialect"):
-                    base = key[: -4 if key.endswith("_std") else -8]
-                    if isinstance(node.get(base), str):
-                        continue  # a disambiguator: consumed by the coded field beside it
-                out[key] = _copy(value)
-            elif isinstance(spec, str):
-                out[key] = self.code(spec, obj, key, value, f"{path}{key}")
+                if key not in disamb:  # disambiguators are consumed by their coded field
+                    out[key] = _copy(value)
+            elif spec.__class__ is str:
+                self.used.add(spec)
+                hit = fast[spec].get(value) if plain and value.__class__ is str else None
+                if hit is not None:
+                    out[key] = hit
+                else:
+                    out[key] = self.code(spec, obj, key, value, f"{path}{key}")
             elif spec[0] == "obj":
                 if isinstance(value, dict):
                     out[key] = self.walk(spec[1], value, f"{path}{key}.")
@@ -285,7 +329,6 @@ class _Run:
     def code(self, table: str, obj: dict[str, Any], key: str, value: Any, path: str) -> Any:
         if value is None:
             return None
-        self.used.add(table)
         src = self.source.name if self.source else STANDARD
         if not isinstance(value, str):
             self.problem(path, value, table, src, "not-a-string", "a code must be a string")
@@ -381,9 +424,11 @@ def convert(
     standard: Mapping[str, CodeTable],
     source: Dialect | None,
     target: Dialect | None,
+    fast: FastLookup | None = None,
 ) -> ConversionResult:
     """Convert ``payload`` from ``source`` to ``target`` (None = the standard), all at once.
 
+    ``fast`` is :func:`build_fast_lookup` for the same arguments (callers cache it).
     Raises InvalidInput listing every problem; never mutates ``payload``.
     """
     if not isinstance(payload, Mapping):
@@ -391,7 +436,9 @@ def convert(
             "payload must be a JSON object",
             problems=[Problem("", "payload must be a JSON object", rule="shape")],
         )
-    run = _Run(standard, source, target)
+    if fast is None:
+        fast = build_fast_lookup(plan, standard, source, target)
+    run = _Run(standard, source, target, fast)
     out = run.walk(plan.root, dict(payload), "")
     if run.problems:
         raise InvalidInput(

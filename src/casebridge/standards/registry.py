@@ -24,7 +24,9 @@ from casebridge.domain.codes import (
     Dialect,
     DialectTable,
     Entry,
+    FastLookup,
     Link,
+    build_fast_lookup,
     compile_plan,
     convert,
 )
@@ -64,6 +66,7 @@ class Standards:
         self.plan: ConversionPlan = compile_plan()
         self._by_agency_type = {t: d.name for d in dialects.values() for t in d.agency_types}
         self._divisions = _Divisions(self.tables["division"])
+        self._fast: dict[tuple[str | None, str | None], FastLookup] = {}
 
     def table(self, name: str) -> CodeTable:
         try:
@@ -99,7 +102,11 @@ class Standards:
         self, payload: Mapping[str, Any], source: str | None, target: str | None
     ) -> ConversionResult:
         src, dst = self.dialect(source), self.dialect(target)
-        return convert(payload, self.plan, self.tables, src, dst)
+        key = (src.name if src else None, dst.name if dst else None)
+        fast = self._fast.get(key)
+        if fast is None:
+            fast = self._fast[key] = build_fast_lookup(self.plan, self.tables, src, dst)
+        return convert(payload, self.plan, self.tables, src, dst, fast)
 
     def to_standard(self, payload: Mapping[str, Any], dialect: str | None) -> ConversionResult:
         return self.convert(payload, dialect, None)
