@@ -142,6 +142,19 @@ def test_outbound_uses_the_declared_preferred_code_when_several_exist() -> None:
     assert next(lk for lk in crime.links if lk.dialect_code == code).outbound_preferred
 
 
+def test_outbound_disambiguator_may_pick_a_non_preferred_code_but_not_a_foreign_one() -> None:
+    crime = STD.dialects["police"].tables["crime"]
+    burglary = next(lk.dialect_code for lk in crime.links if lk.dialect_name == "入室盗窃案")
+    payload = {"case": {"title": "t", "case_ref": "r", "crime": "C0221", "crime_dialect": burglary}}
+    assert STD.from_standard(payload, "police").payload["case"]["crime"] == burglary
+    payload["case"]["crime_dialect"] = "010100"
+    with pytest.raises(InvalidInput) as exc:
+        STD.from_standard(payload, "police")
+    (problem,) = _problems(exc)
+    assert (problem.field, problem.rule) == ("case.crime_dialect", "bad-disambiguator")
+    assert burglary in problem.extra["candidates"]  # type: ignore[operator]
+
+
 def test_standard_crime_without_a_dialect_code_is_unmapped_outbound() -> None:
     retired = next(e.code for e in STD.table("crime").entries.values() if e.retired)
     payload = {"persons": [{"name": "x", "charges": [{"crime": retired}]}]}

@@ -139,8 +139,9 @@ class DialectTable:
     table: str
     links: tuple[Link, ...]
     inbound: Mapping[str, tuple[str, ...]]
-    outbound: Mapping[str, tuple[str, ...]]
+    outbound: Mapping[str, tuple[str, ...]]  # the preferred code alone where one is declared
     names: Mapping[str, str]
+    linked: Mapping[str, tuple[str, ...]]  # every dialect code linked to a standard code
 
     @classmethod
     def build(cls, table: str, links: Iterable[Link]) -> DialectTable:
@@ -156,7 +157,8 @@ class DialectTable:
             if link.outbound_preferred:
                 preferred[link.standard_code] = link.dialect_code
         out = {s: (preferred[s],) if s in preferred else tuple(d) for s, d in outbound.items()}
-        return cls(table, links, {d: tuple(s) for d, s in inbound.items()}, out, names)
+        linked = {s: tuple(d) for s, d in outbound.items()}
+        return cls(table, links, {d: tuple(s) for d, s in inbound.items()}, out, names, linked)
 
 
 @dataclass(frozen=True)
@@ -401,19 +403,31 @@ class _Run:
             )
             return std
         chosen = obj.get(f"{key}_dialect")
-        if len(candidates) == 1 and chosen is None:
-            return candidates[0]
-        if chosen in candidates or (chosen is None and len(candidates) == 1):
+        if chosen is None:
+            if len(candidates) == 1:
+                return candidates[0]
+            self.problem(
+                path,
+                std,
+                table,
+                name,
+                "ambiguous",
+                f"standard {table} code {std!r} maps to {len(candidates)} codes of dialect "
+                f"{name}; choose one with {key}_dialect",
+                candidates=list(candidates),
+            )
+            return std
+        linked = mapping.linked.get(std, ())
+        if chosen in linked:
             return chosen
         self.problem(
-            path if chosen is None else f"{path}_dialect",
-            std if chosen is None else chosen,
+            f"{path}_dialect",
+            chosen,
             table,
             name,
-            "ambiguous" if chosen is None else "bad-disambiguator",
-            f"standard {table} code {std!r} maps to {len(candidates)} codes of dialect {name}; "
-            f"choose one with {key}_dialect",
-            candidates=list(candidates),
+            "bad-disambiguator",
+            f"{chosen!r} is not a code of dialect {name} for standard {table} code {std!r}",
+            candidates=list(linked),
         )
         return std
 
