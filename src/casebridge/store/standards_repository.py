@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from casebridge.store.standards_models import (
@@ -61,7 +61,7 @@ class CodeTableRepository:
         return self.session.scalars(select(DialectRow).order_by(DialectRow.name)).all()
 
     def mapping_count(self, dialect: str, version: str) -> int:
-        stmt = select(CodeMappingRow.id).where(
+        stmt = select(func.count()).where(
             CodeMappingRow.dialect == dialect, CodeMappingRow.dialect_version == version
         )
-        return len(self.session.scalars(stmt).all())
+        return int(self.session.scalar(stmt) or 0)
