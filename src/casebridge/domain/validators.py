@@ -39,9 +39,10 @@ ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 
 #: Criminal 类型代字 of the court case-type standard (法〔2015〕137号), with the standard's
-#: 4-digit type codes; README-domain.md (from CaseTypeNewUtil.groovy, matching the standard).
+#: 4-digit type code(s) (several where one 代字 serves several types); README-domain.md
+#: (from CaseTypeNewUtil.groovy, matching the standard).
 COURT_CRIMINAL_TYPES: dict[str, tuple[str, str, str]] = {
-    "刑辖": ("0102", "刑事提级/指定管辖", "criminal jurisdiction transfer/designation"),
+    "刑辖": ("0102/0103", "刑事提级管辖/指定管辖", "criminal jurisdiction transfer/designation"),
     "刑初": ("0201", "刑事一审", "criminal first instance"),
     "刑终": ("0202", "刑事二审", "criminal second instance"),
     "刑监": ("0204", "刑事依职权再审审查", "criminal retrial review (ex officio)"),
@@ -49,12 +50,20 @@ COURT_CRIMINAL_TYPES: dict[str, tuple[str, str, str]] = {
     "刑抗": ("0206", "刑事抗诉再审审查", "criminal retrial review (protest)"),
     "刑再": ("0207", "刑事再审", "criminal retrial"),
     "刑没": ("0208", "申请没收违法所得", "confiscation of illegal gains"),
-    "刑核": ("0210", "刑事复核", "criminal review (death penalty and others)"),
+    "刑核": (
+        "0210/0211/0212",
+        "死刑复核/法定刑以下判处刑罚复核/特殊假释复核",
+        "review of death sentence, sentence below statutory minimum, or special parole",
+    ),
     "刑医": ("0214", "强制医疗申请审查", "compulsory medical treatment"),
     "刑医解": ("0215", "强制医疗解除审查", "release from compulsory medical treatment"),
     "刑医复": ("0216", "强制医疗复议", "compulsory medical treatment reconsideration"),
     "刑医监": ("0217", "强制医疗监督", "compulsory medical treatment supervision"),
-    "刑止": ("0219", "停止执行死刑", "suspension of a death sentence"),
+    "刑止": (
+        "0219/0220",
+        "停止执行死刑请求审查/依职权停止执行死刑",
+        "suspension of a death sentence (on request / ex officio)",
+    ),
     "刑止调": ("0221", "停止执行死刑调查", "suspension of a death sentence: investigation"),
     "刑止核": ("0222", "停止执行死刑调查审核", "suspension of a death sentence: review"),
     "刑更": ("0224", "刑罚与执行变更审查", "change of sentence or execution"),
