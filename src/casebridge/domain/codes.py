@@ -370,6 +370,7 @@ class _Run:
                 f"{code!r} of dialect {name} maps to {len(candidates)} standard codes; "
                 f"choose one with {key}_std",
                 candidates=list(candidates),
+                candidate_names=[self.standard[table].entries[c].name_zh for c in candidates],
             )
             return None
         if chosen not in candidates:
@@ -415,6 +416,7 @@ class _Run:
                 f"standard {table} code {std!r} maps to {len(candidates)} codes of dialect "
                 f"{name}; choose one with {key}_dialect",
                 candidates=list(candidates),
+                candidate_names=[mapping.names[c] for c in candidates],
             )
             return std
         linked = mapping.linked.get(std, ())
