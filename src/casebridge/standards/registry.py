@@ -192,6 +192,10 @@ def _crime_entries() -> dict[str, Entry]:
     return entries
 
 
+#: The standard document types, then those the node catalog (procedure area) adds, if shipped.
+DOCUMENT_TYPE_FILES = ("document_types.csv", "document_types_nodes.csv")
+
+
 def _csv_entries(name: str) -> dict[str, Entry]:
     out: dict[str, Entry] = {}
     if name == "ethnicity":
@@ -203,9 +207,14 @@ def _csv_entries(name: str) -> dict[str, Entry]:
             extra = {"level": r["level"], "parent_code": r["parent_code"]}
             out[r["code"]] = Entry(r["code"], r["name"], "", extra=extra)
     elif name == "document_type":
-        for r in read_csv("document_types.csv"):
-            extra = {"sender": r["sender"], "basis": r["basis"]}
-            out[r["code"]] = Entry(r["code"], r["name_zh"], r["name_en"], extra=extra)
+        for file in DOCUMENT_TYPE_FILES:
+            if file != DOCUMENT_TYPE_FILES[0] and not data_path(file).exists():
+                continue
+            for r in read_csv(file):
+                if r["code"] in out:
+                    raise ValueError(f"document type {r['code']} is defined twice ({file})")
+                extra = {"sender": r["sender"], "basis": r["basis"], "file": file}
+                out[r["code"]] = Entry(r["code"], r["name_zh"], r["name_en"], extra=extra)
     elif name == "crime":
         out = _crime_entries()
     return out
