@@ -35,13 +35,16 @@ def _json(data: Any) -> None:
 
 
 def _entries_table(title: str, rows: list[tuple[str, Entry]], with_table: bool) -> None:
+    std = load_standards()
     t = Table(title=title)
     if with_table:
         t.add_column("table")
     for col in ("code", "name_zh", "name_en", "detail"):
         t.add_column(col)
     for table, e in rows:
-        detail = "retired → " + ",".join(e.successors) if e.retired else ""
+        known = std.table(table).entries
+        succ = ", ".join(f"{c} {known[c].name_zh}" for c in e.successors)
+        detail = f"retired → {succ or '(cancelled)'}" if e.retired else ""
         if "article" in e.extra:
             detail = f"第{e.extra['article']}条 " + detail if e.extra["article"] else detail
         cells = [e.code, e.name_zh, e.name_en, detail.strip()]
@@ -122,7 +125,7 @@ def list_(
                 "source": tab.source,
                 "current": sum(1 for e in tab.entries.values() if not e.retired),
                 "retired": sum(1 for e in tab.entries.values() if e.retired),
-                "codes": [e.as_dict() for e in entries],
+                "codes": [std.describe(table, e) for e in entries],
             }
         )
     else:
@@ -140,7 +143,7 @@ def show(
     """Show one code; a retired code names its successors."""
     std = load_standards()
     e = std.entry(table, code)
-    data = {"table": table, "version": std.table(table).version, **e.as_dict()}
+    data = {"table": table, "version": std.table(table).version, **std.describe(table, e)}
     if as_json:
         _json(data)
     else:
@@ -156,9 +159,10 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """Find codes by name or code across the tables."""
-    hits = load_standards().search(text, table)
+    std = load_standards()
+    hits = std.search(text, table)
     if as_json:
-        _json([{"table": t, **e.as_dict()} for t, e in hits])
+        _json([{"table": t, **std.describe(t, e)} for t, e in hits])
     else:
         _entries_table(f"{len(hits)} match(es) for {text!r}", hits, True)
 

@@ -195,6 +195,7 @@ def test_show_a_retired_crime_names_its_successor(tmp_path: Path) -> None:
     out = json.loads(r.stdout)
     assert out["retired"] is True
     assert [crime.entries[c].name_zh for c in out["successors"]] == ["逃税罪"]
+    assert out["successor_names"] == ["逃税罪"]
 
 
 def test_list_without_a_table_lists_tables_and_synthetic_dialects(tmp_path: Path) -> None:

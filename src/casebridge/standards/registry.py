@@ -82,6 +82,14 @@ class Standards:
             raise NotFound(f"no code {code!r} in table {table}")
         return entry
 
+    def describe(self, table: str, entry: Entry) -> dict[str, object]:
+        """An entry as data, with its successors' names when retired (for people and the API)."""
+        out = entry.as_dict()
+        if entry.retired:
+            entries = self.table(table).entries
+            out["successor_names"] = [entries[c].name_zh for c in entry.successors]
+        return out
+
     def dialect(self, name: str | None) -> Dialect | None:
         """The named dialect; None or "standard" means the standard itself."""
         if name is None or name == STANDARD:

@@ -85,7 +85,7 @@ def get_table(table: str, q: str | None = None, current: bool = False) -> dict[s
         "version": tab.version,
         "effective_from": tab.effective_from,
         "source": tab.source,
-        "codes": [e.as_dict() for e in entries],
+        "codes": [std.describe(table, e) for e in entries],
     }
 
 
@@ -93,7 +93,8 @@ def get_table(table: str, q: str | None = None, current: bool = False) -> dict[s
 def get_code(table: str, code: str) -> dict[str, Any]:
     """One code; a retired code lists its successors. Public."""
     std = load_standards()
-    return {"table": table, "version": std.table(table).version, **std.entry(table, code).as_dict()}
+    entry = std.entry(table, code)
+    return {"table": table, "version": std.table(table).version, **std.describe(table, entry)}
 
 
 @router.post("/codes/convert", response_model_by_alias=True)
