@@ -46,6 +46,7 @@ def test_a_renamed_crime_points_to_its_successor_and_a_chain_ends_in_a_current_c
     tax = by_name["偷税罪"]
     assert tax.retired
     assert [crime.entries[c].name_zh for c in tax.successors] == ["逃税罪"]
+    assert tax.extra["retired_by_doc"] == "法释〔2009〕13号"  # 补充规定（四）
     # 操纵证券交易价格罪 → 操纵证券、期货交易价格罪 (supp-1) → 操纵证券、期货市场罪 (supp-3)
     step = by_name["操纵证券交易价格罪"]
     while step.retired:

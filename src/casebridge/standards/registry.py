@@ -162,7 +162,11 @@ def _entries_inline(spec: dict[str, Any]) -> dict[str, Entry]:
 def _crime_entries() -> dict[str, Entry]:
     code_of = {r["name_zh"]: r["code"] for r in read_csv("crime_codes.csv")}
     entries: dict[str, Entry] = {}
-    for r in read_csv("crimes_source.csv"):
+    source_rows = read_csv("crimes_source.csv")
+    doc_of = {
+        r["name_source"]: (r["name_source_doc"], r["name_effective_from"]) for r in source_rows
+    }
+    for r in source_rows:
         code = code_of[r["name_zh"]]
         extra = {
             k: r[k]
@@ -195,7 +199,11 @@ def _crime_entries() -> dict[str, Entry]:
             "",
             retired=True,
             successors=tuple(dict.fromkeys(succ)),
-            extra={"retired_by": retired_by[old]},
+            extra={
+                "retired_by": retired_by[old],
+                "retired_by_doc": doc_of.get(retired_by[old], ("", ""))[0],
+                "retired_from": doc_of.get(retired_by[old], ("", ""))[1],
+            },
         )
     return entries
 
