@@ -9,10 +9,10 @@ from sqlalchemy import Engine
 from casebridge.audit.signing import load_or_create_signer
 from casebridge.config import Settings
 from casebridge.domain.supervision import SupervisionPolicy
-from casebridge.services.conversion import StandardCodes
 from casebridge.services.exchanges import ProcedureContext
 from casebridge.standards.calendar import load_calendar
 from casebridge.standards.catalog import load_catalog
+from casebridge.standards.converter import StandardsConverter
 from casebridge.store.db import make_engine
 from casebridge.store.uow import UnitOfWorkFactory
 
@@ -34,7 +34,7 @@ def procedure_context(settings: Settings) -> ProcedureContext:
     return ProcedureContext(
         catalog=load_catalog(),
         calendar=load_calendar(settings.holidays_file),
-        converter=StandardCodes(),
+        converter=StandardsConverter(),
         policy=SupervisionPolicy(due_soon_days=settings.alert_due_soon_days),
     )
 

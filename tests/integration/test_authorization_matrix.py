@@ -109,6 +109,19 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         {"username": "court.head", "password": MATRIX_PASSWORD},
     ),
     ("POST", "/api/v1/auth/logout"): lambda w, c: ("POST", "/api/v1/auth/logout", None),
+    ("GET", "/api/v1/codes"): lambda w, c: ("GET", "/api/v1/codes", None),
+    ("GET", "/api/v1/codes/{table}"): lambda w, c: ("GET", "/api/v1/codes/gender", None),
+    ("GET", "/api/v1/codes/{table}/{code}"): lambda w, c: ("GET", "/api/v1/codes/gender/1", None),
+    ("POST", "/api/v1/codes/convert"): lambda w, c: (
+        "POST",
+        "/api/v1/codes/convert",
+        {"from": "police", "to": "court", "payload": {"persons": [{"key": "p1", "gender": "M"}]}},
+    ),
+    ("POST", "/api/v1/validate/{kind}"): lambda w, c: (
+        "POST",
+        "/api/v1/validate/id-number",
+        {"value": "11010519491231002X"},
+    ),
 }
 
 CASE_ACTIONS = {

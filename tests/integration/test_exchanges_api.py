@@ -62,15 +62,17 @@ def agents(client: httpx.Client, container: Container) -> dict[str, Agent]:
     }
 
 
+# In the police's own (synthetic demo) codes: gender "M", crime category 050204 (其他盗窃案).
 PERSON = {
     "key": "p1",
     "name": "张三",
     "role": "suspect",
-    "gender": "1",
+    "gender": "M",
     "ethnicity": "01",
-    "id_type": "resident_id",
+    "id_type": "resident_id_card",
     "id_number": "11010519491231002X",
     "birth_date": "1949-12-31",
+    "charges": [{"crime": "050204"}],
 }
 
 
@@ -103,7 +105,12 @@ def test_case_moves_police_to_procuratorate_to_court(
     proc.sign_for(req["id"])
     signed = proc.inbox()[0]
     assert signed["withheld"] is False
-    assert signed["payload"]["persons"][0]["name"] == "张三"
+    person = signed["payload"]["persons"][0]
+    assert person["name"] == "张三"
+    # the procuratorate reads its own codes: 盗窃罪 is 05002 there, gender the GB/T 2261.1 "1"
+    assert person["charges"] == [{"crime": "05002"}]
+    assert person["gender"] == "1"
+    assert signed["table_versions"]["police/crime"]
     seen = police.get(f"/api/v1/exchanges/{req['id']}")
     assert seen["status"] == "signed_for"
     assert [r["kind"] for r in seen["receipts"]] == ["signed_for"]
@@ -158,6 +165,11 @@ def test_case_moves_police_to_procuratorate_to_court(
     pros = proc.send(prosecution_body)
     assert [x["id"] for x in court.inbox()] == [pros["id"]]
     court.sign_for(pros["id"])
+    # the court reads its 案由 codes and its own person-role codes
+    in_court = court.get(f"/api/v1/exchanges/{pros['id']}")
+    assert in_court["payload"]["persons"][0]["role"] == "BGR"  # 被告人
+    first = court.get(f"/api/v1/exchanges/{req['id']}", expect=404)  # not a party to it
+    assert first["type"] == "urn:casebridge:problem:not-found"
 
     # the court sees the case's procedure: first instance, acceptance review running
     view = court.get(f"/api/v1/cases/{case_id}/procedure")
@@ -197,7 +209,7 @@ def test_refused_exchange_names_rule_and_basis_and_changes_nothing(
             "receiver_agency": "DEMO350102JCY",
             "payload": {
                 "case": {"title": "x"},
-                "persons": [PERSON],
+                "persons": [{"key": "p1", "name": "张三"}],
                 "documents": [{"type": "arrest_request"}],
             },
             "idempotency_key": "court-0001-wrong",

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from casebridge.errors import DatabaseUnavailable, MigrationsPending
 from casebridge.services.setup import initialise
+from casebridge.standards.registry import load_standards
 from casebridge.store.db import make_engine
 from casebridge.store.migrate import current_revision, head_revision, require_current, upgrade
 from casebridge.store.models import Agency, Case, CaseRef, Person
@@ -40,12 +41,24 @@ def test_init_twice_changes_nothing_the_second_time(uow_factory: UnitOfWorkFacto
         after_second = count_rows(uow.session)
 
     assert first.changed
-    assert first.created == {"agencies": 6, "users": 12, "tokens": 12}
+    std = load_standards()
+    assert first.created == {
+        "agencies": 6,
+        "users": 12,
+        "tokens": 12,
+        "code_tables": len(std.tables),
+        "code_entries": sum(len(t.entries) for t in std.tables.values()),
+        "dialects": len(std.dialects),
+        "dialect_mappings": sum(
+            len(dt.links) for d in std.dialects.values() for dt in d.tables.values()
+        ),
+    }
     assert not second.changed
     assert second.created == {}
     assert second.issued_tokens == {}
     assert after_first == after_second
     assert after_first["agency"] == 6
+    assert after_first["code_entry"] == first.created["code_entries"]
 
 
 def test_failed_unit_of_work_leaves_no_partial_rows(uow_factory: UnitOfWorkFactory) -> None:

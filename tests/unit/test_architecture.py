@@ -65,3 +65,14 @@ def test_error_tree_public_surface_is_pinned() -> None:
         if isinstance(cls := getattr(errors, name), type) and issubclass(cls, Exception)
     ]
     assert len(codes) == len(set(codes)), "every error kind needs its own stable code"
+
+
+def test_standards_public_surfaces_are_pinned() -> None:
+    import casebridge.domain.codes as codes
+    import casebridge.domain.validators as validators
+    import casebridge.standards.registry as registry
+
+    for module in (codes, validators, registry):  # ordering: ruff RUF022
+        assert all(hasattr(module, name) for name in module.__all__), module.__name__
+    assert {"Standards", "load_standards"} <= set(registry.__all__)
+    assert {"convert", "compile_plan", "CODED_FIELDS", "ConversionResult"} <= set(codes.__all__)

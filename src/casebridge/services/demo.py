@@ -49,7 +49,8 @@ def seed_demo_cases(factory: UnitOfWorkFactory, ctx: ProcedureContext, today: da
     def day(n: int) -> date:
         return today - timedelta(days=n)
 
-    zhang = _person("p1", "张三", gender="1", ethnicity="01")
+    # the police speak their own (synthetic demo) codes: gender "M", 盗窃 category 050204
+    zhang = _person("p1", "张三", gender="M", ethnicity="01", charges=[{"crime": "050204"}])
     _, case1, new = _send(
         factory,
         ctx,
@@ -96,7 +97,7 @@ def seed_demo_cases(factory: UnitOfWorkFactory, ctx: ProcedureContext, today: da
             case_id=case1,
             receiver_agency="DEMO350102GA",
             payload={
-                "persons": [zhang],
+                "persons": [{"key": "p1", "name": "张三"}],
                 "documents": [{"type": "arrest_approval_decision", "title": "批准逮捕决定书"}],
             },
             occurred_on=day(2),
@@ -107,7 +108,7 @@ def seed_demo_cases(factory: UnitOfWorkFactory, ctx: ProcedureContext, today: da
     if new:
         _sign(factory, "police.handler", x3)
 
-    li = _person("p1", "李四", gender="1", ethnicity="01")
+    li = _person("p1", "李四", gender="M", ethnicity="01")
     _, _, new = _send(
         factory,
         ctx,

@@ -16,6 +16,7 @@ from casebridge.domain.agency import AgencyType, Role
 from casebridge.errors import InvalidInput, Problem
 from casebridge.services import audit
 from casebridge.services.auth import issue_token
+from casebridge.services.standards import load_standard_tables
 from casebridge.standards import data_path
 from casebridge.store.models import Agency, User
 from casebridge.store.uow import UnitOfWork
@@ -62,6 +63,8 @@ def load_demo_region(path: Path | None = None) -> DemoRegion:
 def initialise(uow: UnitOfWork, *, demo: bool = True) -> InitReport:
     """Create what is missing, change nothing that exists; commit once."""
     report = InitReport()
+    for what, n in load_standard_tables(uow).items():
+        report.bump(what, n)
     if demo:
         _ensure_demo_region(uow, load_demo_region(), report)
     if report.changed:

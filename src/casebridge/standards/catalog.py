@@ -267,15 +267,11 @@ def _read(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def _known_documents() -> set[str] | None:
-    path = data_path("document_types.csv")
-    if not path.exists():
-        return None
-    import csv
+def _known_documents() -> set[str]:
+    """Document types of the standard table (the registry loads every document type file)."""
+    from casebridge.standards.registry import load_standards
 
-    with path.open(encoding="utf-8") as fh:
-        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
-        return {r["code"] for r in rows}
+    return set(load_standards().table("document_type").entries)
 
 
 @cache

@@ -363,3 +363,6 @@ class AuditCheckpoint(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     public_key: Mapped[str] = mapped_column(Text)
     signature: Mapped[str] = mapped_column(String(200))
+
+
+from casebridge.store import standards_models as _standards_models  # noqa: E402, F401

@@ -26,6 +26,7 @@ from casebridge.store.repositories import (
     TokenRepository,
     UserRepository,
 )
+from casebridge.store.standards_repository import CodeTableRepository
 
 if TYPE_CHECKING:
     from casebridge.audit.signing import AuditSigner
@@ -86,6 +87,10 @@ class UnitOfWork:
         finally:
             session.close()
             self._session = None
+
+    @property
+    def code_tables(self) -> CodeTableRepository:
+        return CodeTableRepository(self.session)
 
     def commit(self) -> None:
         """Commit, or roll back and raise :class:`Conflict` if a constraint refuses the write

@@ -1,0 +1,231 @@
+"""`casebridge codes …`: the standard code tables, conversion between dialects, validators.
+
+Reads the tables shipped in the package (no database needed, so the commands work before
+`casebridge init`). A validation that finds the input invalid, or a conversion with problems,
+prints its result and exits 1 with the problems on stderr — scriptable like `grep`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from casebridge.domain.codes import Entry
+from casebridge.errors import InvalidInput, Problem
+from casebridge.services import standards as service
+from casebridge.standards.registry import load_standards
+
+__all__ = ["codes_app"]
+
+codes_app = typer.Typer(
+    help="Standard code tables, agency dialects, conversion and validators (数据标准).",
+    no_args_is_help=True,
+)
+_out = Console(highlight=False, soft_wrap=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _entries_table(title: str, rows: list[tuple[str, Entry]], with_table: bool) -> None:
+    std = load_standards()
+    t = Table(title=title)
+    if with_table:
+        t.add_column("table")
+    for col in ("code", "name_zh", "name_en", "detail"):
+        t.add_column(col)
+    for table, e in rows:
+        known = std.table(table).entries
+        succ = ", ".join(f"{c} {known[c].name_zh}" for c in e.successors)
+        detail = f"retired → {succ or '(cancelled)'}" if e.retired else ""
+        if "article" in e.extra:
+            detail = f"第{e.extra['article']}条 " + detail if e.extra["article"] else detail
+        cells = [e.code, e.name_zh, e.name_en, detail.strip()]
+        t.add_row(*([table, *cells] if with_table else cells))
+    _out.print(t)
+
+
+def _fail(message: str, problems: list[Problem]) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    for p in problems:
+        sys.stderr.write(f"  - {p.field}: {p.message}" + (f" ({p.code})" if p.code else "") + "\n")
+    raise typer.Exit(1)
+
+
+@codes_app.command("list")
+def list_(
+    table: Annotated[
+        str | None, typer.Argument(help="Table name; omit to list the tables.")
+    ] = None,
+    current: Annotated[bool, typer.Option(help="Only current (not retired) codes.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the tables, or the codes of one table (retired codes are marked)."""
+    std = load_standards()
+    if table is None:
+        data = [
+            {
+                "table": t.name,
+                "title_zh": t.title_zh,
+                "title_en": t.title_en,
+                "version": t.version,
+                "effective_from": t.effective_from,
+                "codes": len(t.entries),
+                "source": t.source,
+            }
+            for t in std.tables.values()
+        ]
+        dialects = [
+            {
+                "dialect": d.name,
+                "title_zh": d.title_zh,
+                "title_en": d.title_en,
+                "version": d.version,
+                "effective_from": d.effective_from,
+                "synthetic": d.synthetic,
+                "agency_types": list(d.agency_types),
+                "tables": sorted(d.tables),
+            }
+            for d in std.dialects.values()
+        ]
+        if as_json:
+            _json({"tables": data, "dialects": dialects})
+            return
+        t = Table(title="standard code tables")
+        for col in ("table", "title", "version", "effective", "codes"):
+            t.add_column(col)
+        for row in data:
+            t.add_row(
+                str(row["table"]),
+                f"{row['title_zh']} {row['title_en']}",
+                str(row["version"]),
+                str(row["effective_from"]),
+                str(row["codes"]),
+            )
+        _out.print(t)
+        for d in std.dialects.values():
+            flag = " (synthetic)" if d.synthetic else ""
+            _out.print(f"dialect {d.name}{flag} v{d.version}: {', '.join(sorted(d.tables))}")
+        return
+    tab = std.table(table)
+    entries = tab.current() if current else list(tab.entries.values())
+    if as_json:
+        _json(
+            {
+                "table": tab.name,
+                "version": tab.version,
+                "effective_from": tab.effective_from,
+                "source": tab.source,
+                "current": sum(1 for e in tab.entries.values() if not e.retired),
+                "retired": sum(1 for e in tab.entries.values() if e.retired),
+                "codes": [std.describe(table, e) for e in entries],
+            }
+        )
+    else:
+        _entries_table(
+            f"{tab.title_zh} {tab.title_en} v{tab.version}", [(table, e) for e in entries], False
+        )
+
+
+@codes_app.command()
+def show(
+    table: Annotated[str, typer.Argument(help="Table name, e.g. crime.")],
+    code: Annotated[str, typer.Argument(help="Standard code, e.g. C0221.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one code; a retired code names its successors."""
+    std = load_standards()
+    e = std.entry(table, code)
+    data = {"table": table, "version": std.table(table).version, **std.describe(table, e)}
+    if as_json:
+        _json(data)
+    else:
+        for k, v in data.items():
+            if v not in ("", [], None):
+                _out.print(f"{k}: {v}")
+
+
+@codes_app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="Part of a name (zh or en) or an exact code.")],
+    table: Annotated[str | None, typer.Option(help="Search only this table.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Find codes by name or code across the tables."""
+    std = load_standards()
+    hits = std.search(text, table)
+    if as_json:
+        _json([{"table": t, **std.describe(t, e)} for t, e in hits])
+    else:
+        _entries_table(f"{len(hits)} match(es) for {text!r}", hits, True)
+
+
+@codes_app.command()
+def convert(
+    source: Annotated[str, typer.Option("--from", help="Sender's dialect (or 'standard').")],
+    target: Annotated[str, typer.Option("--to", help="Receiver's dialect (or 'standard').")],
+    file: Annotated[
+        typer.FileText | None, typer.Option(help="Payload JSON file (default: stdin).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Convert every coded field of an exchange payload (JSON on stdin) between dialects."""
+    text = (file or sys.stdin).read()
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = Problem("", f"not JSON: {exc.msg} at line {exc.lineno}", rule="json")
+        raise InvalidInput("payload is not valid JSON", problems=[problem]) from None
+    try:
+        res = service.convert_payload(payload, source, target)
+    except InvalidInput as exc:
+        if as_json:
+            _json(
+                {"ok": False, "error": exc.message, "problems": [p.as_dict() for p in exc.problems]}
+            )
+        _fail(exc.message, exc.problems)
+        return
+    data = {
+        "ok": True,
+        "from": source,
+        "to": target,
+        "table_versions": res.table_versions,
+        "mapping_versions": res.mapping_versions,
+        "payload": res.payload,
+    }
+    if as_json:
+        _json(data)
+    else:
+        _json(res.payload)
+        versions = ", ".join(
+            f"{k} {v}" for k, v in {**res.table_versions, **res.mapping_versions}.items()
+        )
+        sys.stderr.write(f"converted {source} → {target} using {versions}\n")
+
+
+@codes_app.command()
+def validate(
+    kind: Annotated[
+        str,
+        typer.Argument(help="id-number | court-case-number | procuratorate-number | name"),
+    ],
+    text: Annotated[str, typer.Argument(help="The text to check.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Validate an identifier; exits 1 (after printing the result) when it is invalid."""
+    res = service.validate(kind, text)
+    if as_json:
+        _json(res.as_dict())
+    else:
+        _out.print(f"{kind} {text!r}: {'valid' if res.valid else 'INVALID'}")
+        for k, v in res.details.items():
+            _out.print(f"  {k}: {v}")
+    if not res.valid:
+        _fail(f"invalid {kind}", [Problem(kind, r, text, "invalid") for r in res.reasons])
