@@ -78,3 +78,31 @@ def test_only_the_receiving_agency_signs_for() -> None:
     assert not decide(h, Action.SIGN_FOR, CASE, now=NOW, receiver=POLICE)
     admin = user("u-proc-adm", PROC, Role.AGENCY_ADMIN)
     assert not decide(admin, Action.SIGN_FOR, CASE, now=NOW, receiver=PROC)
+
+
+def test_supervisors_see_progress_of_their_region_only() -> None:
+    county = Principal(
+        "s1",
+        "s1",
+        "a-zfw",
+        AgencyType.POLITICAL_LEGAL_COMMITTEE,
+        "zfw",
+        frozenset({Role.SUPERVISOR}),
+        division_code="350102",
+    )
+    city = Principal(
+        "s2",
+        "s2",
+        "a-zfw2",
+        AgencyType.POLITICAL_LEGAL_COMMITTEE,
+        "zfw2",
+        frozenset({Role.SUPERVISOR}),
+        division_code="350100",
+    )
+    gulou = CaseAccess(CASE.agencies, CASE.assigned, regions=frozenset({"350102"}))
+    taijiang = CaseAccess(CASE.agencies, CASE.assigned, regions=frozenset({"350103"}))
+    xiamen = CaseAccess(CASE.agencies, CASE.assigned, regions=frozenset({"350203"}))
+    assert decide(county, Action.CASE_PROGRESS, gulou, now=NOW)
+    assert not decide(county, Action.CASE_PROGRESS, taijiang, now=NOW)
+    assert decide(city, Action.CASE_PROGRESS, taijiang, now=NOW)
+    assert not decide(city, Action.CASE_PROGRESS, xiamen, now=NOW)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from casebridge.domain.agency import Principal, Role
+from casebridge.domain.agency import Principal, Role, within_region
 
 __all__ = ["Action", "CaseAccess", "Decision", "Grant", "GrantScope", "decide"]
 
@@ -56,6 +56,7 @@ class CaseAccess:
     agencies: frozenset[str]  # agency ids that sent or received one of its exchanges
     assigned: frozenset[str]  # user ids assigned to it
     grants: tuple[Grant, ...] = ()
+    regions: frozenset[str] = frozenset()  # division codes of those agencies
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,11 @@ def decide(
         return Decision(ok, "a handler, head or gateway of the receiving agency")
     if action is Action.CASE_PROGRESS:
         if Role.SUPERVISOR in roles:
-            return Decision(True, "supervisors see every case's progress")
+            # A supervisor oversees the cases of its region; one without a region, all.
+            in_region = p.division_code is None or any(
+                within_region(r, p.division_code) for r in case.regions
+            )
+            return Decision(in_region, "supervisors see the progress of their region's cases")
         return Decision(reads, "involved agency: assigned handler, head, gateway, or grant")
     if action is Action.CASE_READ:
         return Decision(reads, "involved agency: assigned handler, head, gateway, or grant")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["AgencyType", "Principal", "Role"]
+__all__ = ["AgencyType", "Principal", "Role", "region_prefix", "within_region"]
 
 
 class AgencyType(StrEnum):
@@ -50,6 +50,20 @@ class Principal:
     agency_type: AgencyType | None
     agency_code: str | None
     roles: frozenset[Role]
+    division_code: str | None = None  # the agency's region (GB/T 2260)
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
+
+
+def region_prefix(division_code: str) -> str:
+    """The prefix every division inside this one shares: 350000 → 35, 350100 → 3501,
+    350102 → 350102 (GB/T 2260 codes are two digits per level)."""
+    code = division_code
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+def within_region(division_code: str, region: str) -> bool:
+    return division_code.startswith(region_prefix(region))

@@ -40,6 +40,7 @@ def principal_for(user: User) -> Principal:
         agency_type=AgencyType(agency.type) if agency else None,
         agency_code=agency.code if agency else None,
         roles=frozenset(Role(r) for r in user.roles),
+        division_code=agency.division_code if agency else None,
     )
 
 

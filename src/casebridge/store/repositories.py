@@ -348,6 +348,9 @@ class AccessRepository:
             )
         ).all()
         agencies = frozenset(a for row in parties for a in row)
+        regions = frozenset(
+            self.session.scalars(select(Agency.division_code).where(Agency.id.in_(agencies)))
+        )
         assigned = frozenset(
             self.session.scalars(
                 select(CaseAssignment.user_id).where(CaseAssignment.case_id == case_id)
@@ -361,7 +364,7 @@ class AccessRepository:
                 )
             )
         )
-        return CaseAccess(agencies, assigned, grants)
+        return CaseAccess(agencies, assigned, grants, regions)
 
     def assign(self, case_id: str, agency_id: str, user_id: str, by: str | None) -> bool:
         """Assign once; True if this created the assignment."""
