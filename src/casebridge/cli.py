@@ -230,6 +230,31 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
+def tls_options(s: Settings) -> dict[str, Any]:
+    """uvicorn options: HTTPS when a server certificate is configured, and mutual TLS
+    (client certificates optional, verified against the client CA) when a CA is given."""
+    import ssl
+
+    from casebridge.hub.tls import PeerCertHttpToolsProtocol
+
+    opts: dict[str, Any] = {"http": PeerCertHttpToolsProtocol}
+    if s.tls_cert_file is None:
+        return opts
+    for name, path in (
+        ("tls_cert_file", s.tls_cert_file),
+        ("tls_key_file", s.tls_key_file),
+        ("tls_client_ca_file", s.tls_client_ca_file),
+    ):
+        if path is not None and not path.exists():
+            raise CasebridgeError(f"setting {name}: file {path} does not exist")
+    if s.tls_key_file is None:
+        raise CasebridgeError("setting tls_key_file is required with tls_cert_file")
+    opts.update(ssl_certfile=str(s.tls_cert_file), ssl_keyfile=str(s.tls_key_file))
+    if s.tls_client_ca_file is not None:
+        opts.update(ssl_ca_certs=str(s.tls_client_ca_file), ssl_cert_reqs=ssl.CERT_OPTIONAL)
+    return opts
+
+
 def _serve(c: Container, host: str, port: int, on_ready: Any = None) -> None:
     import uvicorn
 
@@ -240,11 +265,11 @@ def _serve(c: Container, host: str, port: int, on_ready: Any = None) -> None:
         create_app(container=c),
         host=host,
         port=port,
-        http="httptools",
         loop="uvloop",
         access_log=False,
         log_config=None,
         lifespan="on",
+        **tls_options(c.settings),
     )
     server = uvicorn.Server(config)
     if on_ready is not None:
@@ -338,9 +363,11 @@ def demo(
 def _register_feature_commands() -> None:
     from casebridge import cli_procedure
     from casebridge.cli_audit import audit_app
+    from casebridge.cli_pki import pki_app
 
     cli_procedure.register(app)
     app.add_typer(audit_app, name="audit")
+    app.add_typer(pki_app, name="pki")
 
 
 _register_feature_commands()

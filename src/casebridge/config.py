@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=True, description="Send the session cookie over HTTPS only (off for plain http)"
     )
+    tls_cert_file: Path | None = Field(default=None, description="Hub server certificate (PEM)")
+    tls_key_file: Path | None = Field(default=None, description="Hub server key (PEM)")
+    tls_client_ca_file: Path | None = Field(
+        default=None, description="CA bundle for gateway client certificates (mutual TLS)"
+    )
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -12,7 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from casebridge.bootstrap import Container
 from casebridge.domain.agency import Principal
 from casebridge.errors import AuthenticationRequired, PermissionDenied
-from casebridge.services.auth import resolve_token
+from casebridge.hub.tls import client_cert_der
+from casebridge.services.auth import resolve_certificate, resolve_token
 from casebridge.services.login import resolve_session
 from casebridge.store.uow import UnitOfWork
 
@@ -55,6 +56,8 @@ def current_principal(
     with c.uow() as uow:
         if credentials is not None and credentials.scheme.lower() == "bearer":
             principal = resolve_token(uow, credentials.credentials)
+        elif (der := client_cert_der(request.scope)) is not None:
+            principal = resolve_certificate(uow, der)
         elif cookie:
             principal, csrf = resolve_session(uow, cookie)
             sent = request.headers.get(CSRF_HEADER, "")

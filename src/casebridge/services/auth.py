@@ -11,7 +11,15 @@ from casebridge.services import audit
 from casebridge.store.models import ApiToken, User
 from casebridge.store.uow import UnitOfWork
 
-__all__ = ["TOKEN_PREFIX", "hash_token", "issue_token", "principal_for", "resolve_token"]
+__all__ = [
+    "TOKEN_PREFIX",
+    "hash_token",
+    "issue_token",
+    "principal_for",
+    "register_certificate",
+    "resolve_certificate",
+    "resolve_token",
+]
 
 TOKEN_PREFIX = "cbt_"  # noqa: S105 - recognisable in logs and secret scanners
 
@@ -42,6 +50,27 @@ def principal_for(user: User) -> Principal:
         roles=frozenset(Role(r) for r in user.roles),
         division_code=agency.division_code if agency else None,
     )
+
+
+def register_certificate(uow: UnitOfWork, username: str, fingerprint: str) -> None:
+    """Bind a client certificate (its SHA-256) to a user, typically a gateway identity."""
+    user = uow.users.by_username(username)
+    if user is None:
+        raise NotFound(f"no user named {username!r}")
+    user.cert_fingerprint = fingerprint
+    audit.record(
+        uow, "auth.certificate_registered", "user", user.id, detail={"fingerprint": fingerprint}
+    )
+    uow.commit()
+
+
+def resolve_certificate(uow: UnitOfWork, der: bytes) -> Principal:
+    """The caller behind a client certificate the TLS layer has verified against our CA."""
+    fingerprint = hashlib.sha256(der).hexdigest()
+    user = uow.users.by_cert_fingerprint(fingerprint)
+    if user is None or not user.active:
+        raise AuthenticationRequired("client certificate not registered to any user")
+    return principal_for(user)
 
 
 def resolve_token(uow: UnitOfWork, token: str) -> Principal:

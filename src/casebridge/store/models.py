@@ -91,6 +91,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    # SHA-256 of the DER client certificate a gateway presents (mutual TLS)
+    cert_fingerprint: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -86,6 +86,9 @@ class UserRepository:
     def list(self) -> Sequence[User]:
         return self.session.scalars(select(User).order_by(User.username)).all()
 
+    def by_cert_fingerprint(self, fingerprint: str) -> User | None:
+        return self.session.scalar(select(User).where(User.cert_fingerprint == fingerprint))
+
 
 class TokenRepository:
     def __init__(self, session: Session) -> None:

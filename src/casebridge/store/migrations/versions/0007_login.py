@@ -1,4 +1,4 @@
-"""login: password lockout state and browser sessions
+"""login: password lockout state, browser sessions, gateway client-certificate fingerprints
 
 Revision ID: 0007
 Revises: 0006
@@ -22,6 +22,8 @@ def upgrade() -> None:
     with op.batch_alter_table("app_user") as b:
         b.add_column(sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"))
         b.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
+        b.add_column(sa.Column("cert_fingerprint", sa.String(64), nullable=True))
+        b.create_unique_constraint("uq_app_user_cert_fingerprint", ["cert_fingerprint"])
     op.create_table(
         "login_session",
         sa.Column("id", sa.String(64), nullable=False),
@@ -42,5 +44,7 @@ def downgrade() -> None:
     op.drop_index("ix_login_session_user_id", "login_session")
     op.drop_table("login_session")
     with op.batch_alter_table("app_user") as b:
+        b.drop_constraint("uq_app_user_cert_fingerprint", type_="unique")
+        b.drop_column("cert_fingerprint")
         b.drop_column("locked_until")
         b.drop_column("failed_logins")

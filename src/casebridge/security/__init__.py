@@ -1,0 +1,1 @@
+"""Security adapters: certificates (a development PKI) and transport identity."""
