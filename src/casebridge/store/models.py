@@ -220,3 +220,6 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="ok")
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     note: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+from casebridge.store import dossier_models as _dossier_models  # noqa: E402, F401

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from casebridge.store.db import translate_db_errors
+from casebridge.store.dossier_repository import DossierRepository
 from casebridge.store.repositories import (
     AgencyRepository,
     AuditRepository,
@@ -29,6 +30,7 @@ class UnitOfWork:
     users: UserRepository
     tokens: TokenRepository
     audit: AuditRepository
+    dossiers: DossierRepository
 
     def __init__(self, session_factory: sessionmaker[Session], url: str) -> None:
         self._session_factory = session_factory
@@ -47,6 +49,7 @@ class UnitOfWork:
         self.users = UserRepository(self._session)
         self.tokens = TokenRepository(self._session)
         self.audit = AuditRepository(self._session)
+        self.dossiers = DossierRepository(self._session)
         return self
 
     def __exit__(
