@@ -62,8 +62,8 @@ def _emit(data: Any) -> None:
 def _progress(
     label: str, pages: int, total_bytes: int, quiet: bool
 ) -> Iterator[Callable[[int, int], None]]:
-    """Two bars: pages (count) and bytes (MB/s and ETA)."""
-    if quiet:
+    """Two bars: pages (count) and bytes (MB/s and ETA); only on a terminal, never with --json."""
+    if quiet or not err.is_terminal:
         yield lambda _p, _b: None
         return
     with Progress(

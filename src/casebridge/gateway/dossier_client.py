@@ -335,7 +335,7 @@ class HubClient:
             if resp.status_code >= 400:
                 resp.read()
                 _raise_for(resp)
-            for chunk in resp.iter_raw(1 << 20):
+            for chunk in resp.iter_raw():
                 writer.feed(chunk)
             writer.close()
             if writer.index < len(writer.chosen):

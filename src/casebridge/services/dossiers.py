@@ -24,6 +24,7 @@ from casebridge.domain.agency import Principal
 from casebridge.domain.dossier import Manifest, Page, PageRef, manifest_from_dict, validate
 from casebridge.domain.dossier_pack import PackReader
 from casebridge.errors import Conflict, CorruptData, InvalidInput, NotFound, Problem
+from casebridge.logs import get_logger
 from casebridge.services import audit
 from casebridge.store.dossier_models import DossierRow, DossierVersion
 from casebridge.store.uow import UnitOfWork
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_log = get_logger("casebridge.dossiers")
 # Hashing (hashlib) and AES-GCM (OpenSSL) release the GIL: two cores hash and encrypt in
 # parallel while the event loop keeps reading the socket.
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
@@ -468,7 +470,12 @@ async def iter_content(
     fill()
     while ahead:
         at, page, fut = ahead.popleft()
-        data = await asyncio.wrap_future(fut)
+        try:
+            data = await asyncio.wrap_future(fut)
+        except CorruptData as exc:
+            # Headers are gone: all we can do is cut the stream; the receiver names the page.
+            _log.error("dossier.page.corrupt", detail=exc.message)
+            raise
         fill()
         lo = max(0, start - at)
         hi = min(page.size, end - at)
