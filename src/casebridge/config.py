@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     dossier_max_page_bytes: int = Field(
         default=64 * 1024**2, ge=1, description="Largest single page file accepted"
     )
+    tus_expiry_seconds: int = Field(
+        default=86400, ge=60, description="Unfinished tus uploads expire after this long"
+    )
     host: str = Field(default="127.0.0.1", description="Listen address of the hub")
     port: int = Field(default=8000, ge=0, le=65535, description="Listen port of the hub")
     log_format: Literal["json", "console"] = "json"

@@ -16,7 +16,7 @@ from casebridge import __version__
 from casebridge.bootstrap import Container, bootstrap
 from casebridge.config import Settings
 from casebridge.errors import StoreError
-from casebridge.hub.api import dossiers, v1
+from casebridge.hub.api import dossiers, tus, v1
 from casebridge.hub.api.schemas import HealthOut, ReadyOut
 from casebridge.hub.middleware import RequestContextMiddleware
 from casebridge.hub.problems import install_problem_handlers
@@ -94,4 +94,5 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     app.include_router(v1.router)
     app.include_router(dossiers.router)
+    app.include_router(tus.router)
     return app
