@@ -130,3 +130,27 @@ def test_pull_with_cli_writes_verified_pages(
     assert (tmp_path / "in" / "01-卷1" / "0003.jpg").read_bytes() == (
         folder / "01-卷1" / "0003.jpg"
     ).read_bytes()
+
+
+def test_fast_entry_point_keeps_the_one_line_error_contract(tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")}
+    r = subprocess.run(
+        [sys.executable, "-m", "casebridge.entry", "dossier", "verify", str(tmp_path / "none")],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: no manifest at")
+    assert r.stderr.strip().count("\n") == 0
+    full = subprocess.run(
+        [sys.executable, "-m", "casebridge.entry", "version", "--json"],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert json.loads(full.stdout)["version"]

@@ -49,7 +49,7 @@ _log = get_logger("casebridge.dossiers")
 # Hashing (hashlib) and AES-GCM (OpenSSL) release the GIL: two cores hash and encrypt in
 # parallel while the event loop keeps reading the socket.
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
-_MAX_PENDING = 8  # pages being verified/encrypted at once per pack: bounds memory
+_MAX_PENDING = 16  # pages being verified/encrypted at once per pack: bounds memory
 
 
 @dataclass(frozen=True)
@@ -465,7 +465,8 @@ async def iter_content(
             if nxt is None:
                 return
             at, ref, page = nxt
-            ahead.append((at, page, _POOL.submit(pages.get, page.sha256, str(ref))))
+            fut = _POOL.submit(pages.get, page.sha256, str(ref), rehash=False)
+            ahead.append((at, page, fut))
 
     fill()
     while ahead:
