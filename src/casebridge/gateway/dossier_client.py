@@ -254,7 +254,11 @@ class HubClient:
         with ThreadPoolExecutor(self.parallel) as pool:
             for fut in [pool.submit(send, p) for p in packs]:
                 fut.result()
-        if not packs:
+        if packs:
+            # Two packs acknowledged at once each see the other's pages uncommitted; the
+            # version's status is derived from the pages held, so ask once all are in.
+            result.status = str(self.status(manifest.dossier_id, manifest.root)["status"])
+        else:
             result.status = answer["status"]
         result.seconds = time.perf_counter() - started
         return result
