@@ -261,7 +261,7 @@ def pull_cmd(
     """Receive a dossier (or chosen documents); every page is verified before it is kept."""
     verify: bool | str = str(cacert) if cacert else True
     with HubClient(hub, token, verify=verify) as client:
-        status = client.status(dossier_id) if root is None else {"total_bytes": 0, "page_count": 0}
+        status = client.status(dossier_id, root)
         with _progress(
             "pull", int(status["page_count"]), int(status["total_bytes"]), as_json
         ) as adv:
