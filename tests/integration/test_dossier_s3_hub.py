@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,19 +33,20 @@ def s3_hub(
     moto.start()
     endpoint = f"http://127.0.0.1:{port}"
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    s3.create_bucket(Bucket="pages")
+    bucket = f"pages-{uuid.uuid4().hex[:12]}"  # moto keeps state per process
+    s3.create_bucket(Bucket=bucket)
     settings = Settings(
         var_dir=tmp_path / "var",
         database_url=str(engine.url),
         blob_backend="s3",
-        s3_bucket="pages",
+        s3_bucket=bucket,
         s3_endpoint_url=endpoint,
         crypto_suite="gm",
     )
     container = Container(settings=settings, engine=engine, uow=UnitOfWorkFactory(engine))
     try:
         with LiveServer(create_app(container=container)) as server:
-            yield server, container, s3
+            yield server, container, (s3, bucket)
     finally:
         moto.stop()
 
@@ -52,7 +54,7 @@ def s3_hub(
 def test_pages_live_encrypted_in_s3_and_a_flipped_byte_is_named(
     s3_hub: tuple[LiveServer, Container, object], tmp_path: Path
 ) -> None:
-    server, container, s3 = s3_hub
+    server, container, (s3, bucket) = s3_hub  # type: ignore[misc]
     token = demo_token(container)
     folder = make_folder(tmp_path / "D-s3", volumes=1, pages=4, size=5000)
     manifest = pack(folder, dossier_id="D-s3", title="S3", agency="X")
@@ -64,10 +66,10 @@ def test_pages_live_encrypted_in_s3_and_a_flipped_byte_is_named(
         folder / "01-卷1" / "0002.jpg"
     ).read_bytes()
     key = f"pages/{page2.sha256[:2]}/{page2.sha256}"
-    stored = bytearray(s3.get_object(Bucket="pages", Key=key)["Body"].read())  # type: ignore[attr-defined]
+    stored = bytearray(s3.get_object(Bucket=bucket, Key=key)["Body"].read())  # type: ignore[attr-defined]
     assert b"CBE1\x02gm" in stored[:8]  # sealed with the gm suite (SM4-GCM)
     stored[-20] ^= 0x01
-    s3.put_object(Bucket="pages", Key=key, Body=bytes(stored))  # type: ignore[attr-defined]
+    s3.put_object(Bucket=bucket, Key=key, Body=bytes(stored))  # type: ignore[attr-defined]
     with (
         HubClient(server.url, token) as client,
         pytest.raises(CorruptData, match=r"page 2 \(0002.jpg\)"),
