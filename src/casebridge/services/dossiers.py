@@ -480,7 +480,7 @@ async def iter_content(
         fill()
         lo = max(0, start - at)
         hi = min(page.size, end - at)
-        yield data[lo:hi]
+        yield data if (lo, hi) == (0, page.size) else data[lo:hi]
 
 
 def read_page(container: Container, dossier_id: str, root: str, sha256: str) -> bytes:
