@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -16,6 +17,9 @@ from casebridge.standards.converter import StandardsConverter
 from casebridge.store.db import make_engine
 from casebridge.store.uow import UnitOfWorkFactory
 
+if TYPE_CHECKING:
+    from casebridge.blobs.sealed import SealedPages
+
 __all__ = ["Container", "bootstrap", "procedure_context"]
 
 
@@ -25,6 +29,15 @@ class Container:
     engine: Engine
     uow: UnitOfWorkFactory
     procedure: ProcedureContext
+    _pages: SealedPages | None = field(default=None, repr=False)
+
+    def page_store(self) -> SealedPages:
+        """Encrypted page store (built on first use: only dossier work needs the KEK)."""
+        if self._pages is None:
+            from casebridge.blobs.factory import make_sealed_pages
+
+            self._pages = make_sealed_pages(self.settings)
+        return self._pages
 
     def close(self) -> None:
         self.engine.dispose()

@@ -20,6 +20,7 @@ from rich.table import Table
 from casebridge import __version__
 from casebridge.bootstrap import Container, bootstrap
 from casebridge.cli_codes import codes_app
+from casebridge.cli_dossier import dossier_app
 from casebridge.config import Settings, load_settings
 from casebridge.errors import CasebridgeError
 from casebridge.logs import configure_logging
@@ -42,6 +43,7 @@ admin_app = typer.Typer(help="Administration: users and API tokens.", no_args_is
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(codes_app, name="codes")
+app.add_typer(dossier_app, name="dossier")
 
 out = Console(highlight=False, soft_wrap=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]

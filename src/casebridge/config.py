@@ -35,6 +35,25 @@ class Settings(BaseSettings):
         default="", description="SQLAlchemy URL; default: SQLite file var/casebridge.db (WAL)"
     )
     blob_dir: Path | None = Field(default=None, description="Dossier page store; default var/blobs")
+    blob_backend: Literal["fs", "s3"] = Field(default="fs", description="Dossier page store kind")
+    s3_bucket: str = Field(default="casebridge-pages", description="Bucket when blob_backend=s3")
+    s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (non-AWS)")
+    s3_region: str = Field(default="us-east-1", description="S3 region name")
+    crypto_suite: Literal["intl", "gm"] = Field(
+        default="intl", description="intl: AES-256-GCM/SHA-256; gm: SM4-GCM/SM3"
+    )
+    kek_file: Path | None = Field(
+        default=None, description="Key-encryption key file; default var/keys/kek.key"
+    )
+    dossier_max_bytes: int = Field(
+        default=8 * 1024**3, ge=1, description="Largest dossier accepted (distinct page bytes)"
+    )
+    dossier_max_page_bytes: int = Field(
+        default=64 * 1024**2, ge=1, description="Largest single page file accepted"
+    )
+    tus_expiry_seconds: int = Field(
+        default=86400, ge=60, description="Unfinished tus uploads expire after this long"
+    )
     host: str = Field(default="127.0.0.1", description="Listen address of the hub")
     port: int = Field(default=8000, ge=0, le=65535, description="Listen port of the hub")
     holidays_file: Path | None = Field(
@@ -96,6 +115,10 @@ class Settings(BaseSettings):
     @property
     def effective_blob_dir(self) -> Path:
         return self.blob_dir if self.blob_dir is not None else self.var_dir / "blobs"
+
+    @property
+    def effective_kek_file(self) -> Path:
+        return self.kek_file if self.kek_file is not None else self.var_dir / "keys" / "kek.key"
 
 
 def _field_env_names() -> set[str]:

@@ -13,6 +13,7 @@ API can map errors to one clear line or one problem+json document in one place e
     │   └── MigrationsPending    schema is not at the code's migration head
     ├── NotFound                 no such object (or the caller may not know it exists)
     ├── Conflict                 the write collides with existing state
+    ├── CorruptData              stored or received bytes fail their hash or authentication tag
     ├── InvalidInput             bad input: names the field, the code and the rule
     │   └── ProcedureRefused     (domain.procedure) breaks a rule of procedure, names its basis
     ├── AuthenticationRequired   no or unknown credentials
@@ -32,6 +33,7 @@ __all__ = [
     "CasebridgeError",
     "ConfigError",
     "Conflict",
+    "CorruptData",
     "DatabaseUnavailable",
     "InvalidInput",
     "MigrationsPending",
@@ -107,6 +109,14 @@ class Conflict(CasebridgeError):
     code = "conflict"
     status = 409
     title = "Conflict"
+
+
+class CorruptData(CasebridgeError):
+    """Bytes that fail verification: never handed on, always named (dossier, document, page)."""
+
+    code = "corrupt-data"
+    status = 500
+    title = "Data failed verification"
 
 
 class InvalidInput(CasebridgeError):

@@ -7,6 +7,8 @@ matrix has no example request for, fails the suite — so no route is added with
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +19,9 @@ import httpx
 import pytest
 
 from casebridge.bootstrap import Container
-from casebridge.domain.access import Action, GrantScope, decide
+from casebridge.domain.access import Action, GrantScope, decide, decide_dossier
+from casebridge.gateway.dossier_client import HubClient
+from casebridge.gateway.dossier_folder import pack
 from casebridge.hub.api.policy import POLICY_KEY
 from casebridge.hub.app import create_app
 from casebridge.services.auth import issue_token, principal_for
@@ -28,6 +32,7 @@ from casebridge.store.types import utcnow
 from tests.conftest import LiveServer
 
 MATRIX_PASSWORD = "correct horse battery staple"
+PNG_META = "filetype aW1hZ2UvcG5n"  # tus metadata: filetype image/png, base64
 EXTRA_USERS = [
     ("police.handler2", "DEMO350102GA", ["handler"]),
     ("police.gateway", "DEMO350102GA", ["gateway"]),
@@ -44,9 +49,12 @@ class World:
     cases: dict[str, str]  # "plain" / "granted" → case id
     exchanges: dict[str, str]  # same keys → the case's exchange id
     agency_ids: dict[str, str]
+    dossiers: dict[str, tuple[str, str, str, dict[str, Any]]]  # key → id, root, page, manifest
+    upload: str  # a tus upload owned by police.handler
 
 
-Example = Callable[[World, str], tuple[str, str, dict[str, Any] | None]]
+Req = tuple[str, str, Any]  # method, url, JSON body — or a dict with "headers"/"content"
+Example = Callable[[World, str], Req]
 
 
 def _send_body(w: World, case: str) -> dict[str, Any]:
@@ -109,6 +117,77 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         {"username": "court.head", "password": MATRIX_PASSWORD},
     ),
     ("POST", "/api/v1/auth/logout"): lambda w, c: ("POST", "/api/v1/auth/logout", None),
+    ("POST", "/api/v1/dossiers"): lambda w, c: (
+        "POST",
+        "/api/v1/dossiers",
+        {**w.dossiers[c][3], "dossier_id": f"M-new-{uuid.uuid4()}"},
+    ),
+    ("GET", "/api/v1/dossiers/{dossier_id}"): lambda w, c: (
+        "GET",
+        f"/api/v1/dossiers/{w.dossiers[c][0]}",
+        None,
+    ),
+    ("GET", "/api/v1/dossiers/{dossier_id}/versions/{root}"): lambda w, c: ("GET", _v(w, c), None),
+    ("GET", "/api/v1/dossiers/{dossier_id}/versions/{root}/manifest"): lambda w, c: (
+        "GET",
+        _v(w, c) + "/manifest",
+        None,
+    ),
+    ("POST", "/api/v1/dossiers/{dossier_id}/versions/{root}/packs"): lambda w, c: (
+        "POST",
+        _v(w, c) + "/packs",
+        {"headers": {"Content-Type": "application/vnd.casebridge.pack"}, "content": b""},
+    ),
+    ("GET", "/api/v1/dossiers/{dossier_id}/versions/{root}/content"): lambda w, c: (
+        "GET",
+        _v(w, c) + "/content",
+        None,
+    ),
+    ("GET", "/api/v1/dossiers/{dossier_id}/versions/{root}/pages/{sha256}"): lambda w, c: (
+        "GET",
+        _v(w, c) + f"/pages/{w.dossiers[c][2]}",
+        None,
+    ),
+    ("POST", "/api/v1/dossiers/{dossier_id}/versions/{root}/verify"): lambda w, c: (
+        "POST",
+        _v(w, c) + "/verify",
+        None,
+    ),
+    ("OPTIONS", "/api/v1/tus"): lambda w, c: ("OPTIONS", "/api/v1/tus", None),
+    ("POST", "/api/v1/tus"): lambda w, c: (
+        "POST",
+        "/api/v1/tus",
+        {
+            "headers": {
+                "Tus-Resumable": "1.0.0",
+                "Upload-Length": "10",
+                "Upload-Metadata": PNG_META,
+            },
+            "content": b"",
+        },
+    ),
+    ("HEAD", "/api/v1/tus/{upload_id}"): lambda w, c: (
+        "HEAD",
+        f"/api/v1/tus/{w.upload}",
+        {"headers": {"Tus-Resumable": "1.0.0"}},
+    ),
+    ("PATCH", "/api/v1/tus/{upload_id}"): lambda w, c: (
+        "PATCH",
+        f"/api/v1/tus/{w.upload}",
+        {
+            "headers": {
+                "Tus-Resumable": "1.0.0",
+                "Upload-Offset": "99",
+                "Content-Type": "application/offset+octet-stream",
+            },
+            "content": b"x",
+        },
+    ),
+    ("DELETE", "/api/v1/tus/{upload_id}"): lambda w, c: (
+        "DELETE",
+        f"/api/v1/tus/{_fresh_upload(w)}",
+        {"headers": {"Tus-Resumable": "1.0.0"}},
+    ),
     ("GET", "/api/v1/codes"): lambda w, c: ("GET", "/api/v1/codes", None),
     ("GET", "/api/v1/codes/{table}"): lambda w, c: ("GET", "/api/v1/codes/gender", None),
     ("GET", "/api/v1/codes/{table}/{code}"): lambda w, c: ("GET", "/api/v1/codes/gender/1", None),
@@ -122,6 +201,35 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         "/api/v1/validate/id-number",
         {"value": "11010519491231002X"},
     ),
+}
+
+
+def _fresh_upload(w: World) -> str:
+    """A new upload by police.handler (deleting one must not spoil the next request)."""
+    r = w.client.post(
+        "/api/v1/tus",
+        headers={
+            "Authorization": f"Bearer {w.tokens['police.handler']}",
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": "10",
+            "Upload-Metadata": PNG_META,
+        },
+    )
+    assert r.status_code == 201, r.text
+    return str(r.headers["location"].rsplit("/", 1)[1])
+
+
+def _v(w: World, case: str) -> str:
+    dossier_id, root, _, _ = w.dossiers[case]
+    return f"/api/v1/dossiers/{dossier_id}/versions/{root}"
+
+
+DOSSIER_ACTIONS = {Action.DOSSIER_READ, Action.DOSSIER_WRITE}
+# tus uploads belong to their uploader: for anyone else an upload does not exist (404)
+OWNER_ONLY = {
+    ("HEAD", "/api/v1/tus/{upload_id}"),
+    ("PATCH", "/api/v1/tus/{upload_id}"),
+    ("DELETE", "/api/v1/tus/{upload_id}"),
 }
 
 CASE_ACTIONS = {
@@ -174,8 +282,18 @@ def world(container: Container, tmp_path: Path) -> World:
     server = LiveServer(create_app(container=container))
     server.__enter__()
     client = httpx.Client(base_url=server.url, timeout=10)
+    police = tokens["police.handler"]
     cases, exchanges = {}, {}
+    dossiers: dict[str, tuple[str, str, str, dict[str, Any]]] = {}
     for key in ("plain", "granted"):
+        folder = tmp_path / f"scans-{key}"
+        (folder / "01-卷1").mkdir(parents=True)
+        (folder / "01-卷1" / "0001.jpg").write_bytes(key.encode() * 500)
+        manifest = pack(folder, dossier_id=f"M-{key}", title="matrix", agency="DEMO350102GA")
+        with HubClient(server.url, police) as hc:
+            assert hc.push(folder, manifest).status == "complete"
+        page = next(manifest.pages()).sha256
+        dossiers[key] = (f"M-{key}", manifest.root, page, json.loads(manifest.canonical()))
         r = client.post(
             "/api/v1/exchanges",
             json={
@@ -186,12 +304,24 @@ def world(container: Container, tmp_path: Path) -> World:
                     "persons": [{"key": "p1", "name": "张三"}],
                     "documents": [{"type": "arrest_request"}],
                 },
+                "dossier_ref": f"M-{key}@{manifest.root}",
                 "idempotency_key": f"matrix-{key}-0001",
             },
-            headers={"Authorization": f"Bearer {tokens['police.handler']}"},
+            headers={"Authorization": f"Bearer {police}"},
         )
         assert r.status_code == 201, r.text
         cases[key], exchanges[key] = r.json()["case_id"], r.json()["id"]
+    r = client.post(
+        "/api/v1/tus",
+        headers={
+            "Authorization": f"Bearer {police}",
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": "10",
+            "Upload-Metadata": PNG_META,
+        },
+    )
+    assert r.status_code == 201, r.text
+    upload = r.headers["location"].rsplit("/", 1)[1]
     with container.uow() as uow:  # grants for everyone on the "granted" case
         for user in uow.users.list():
             uow.session.add(
@@ -204,13 +334,14 @@ def world(container: Container, tmp_path: Path) -> World:
                 )
             )
         uow.commit()
-    w = World(container, client, tokens, cases, exchanges, agency_ids)
+    w = World(container, client, tokens, cases, exchanges, agency_ids, dossiers, upload)
     yield w  # type: ignore[misc]
     client.close()
     server.__exit__()
 
 
-def _expected(w: World, username: str, action: Action, case: str) -> bool:
+def _expected(w: World, username: str, action: Action, case: str, route: tuple[str, str]) -> int:
+    """What the policy says: 0 = allowed, else the status a denial must answer."""
     with w.container.uow() as uow:
         user = uow.users.by_username(username)
         assert user is not None
@@ -220,9 +351,19 @@ def _expected(w: World, username: str, action: Action, case: str) -> bool:
         assert x is not None
         parties = frozenset({x.sender_agency_id, x.receiver_agency_id})
         receiver = x.receiver_agency_id
+        police_id = x.sender_agency_id  # the police registered the dossiers
+    now = utcnow()
+    if route in OWNER_ONLY:
+        return 0 if username == "police.handler" else 404
+    if action in DOSSIER_ACTIONS:
+        ok = decide_dossier(
+            p, action, creator_agency=police_id, carried_by=[(facts, parties)], now=now
+        )
+        return 0 if ok else 404
     if action in CASE_ACTIONS:
-        return decide(p, action, facts, now=utcnow(), parties=parties, receiver=receiver).allowed
-    return decide(p, action, now=utcnow()).allowed
+        ok = decide(p, action, facts, now=now, parties=parties, receiver=receiver)
+        return 0 if ok else 404
+    return 0 if decide(p, action, now=now) else 403
 
 
 def test_authorization_matrix(world: World) -> None:
@@ -235,24 +376,27 @@ def test_authorization_matrix(world: World) -> None:
         for case in ("plain", "granted"):
             for username in users:
                 m, url, body = EXAMPLES[(method, path)](world, case)
-                allowed = _expected(world, username, action, case)
+                denied = _expected(world, username, action, case, (method, path))
                 headers = (
                     {}
                     if action is Action.PUBLIC
                     else {"Authorization": f"Bearer {world.tokens[username]}"}
                 )
-                r = world.client.request(m, url, json=body, headers=headers)
+                if isinstance(body, dict) and "headers" in body:
+                    headers.update(body["headers"])
+                    r = world.client.request(m, url, content=body.get("content"), headers=headers)
+                else:
+                    r = world.client.request(m, url, json=body, headers=headers)
                 checked += 1
-                denied_status = 404 if action in CASE_ACTIONS else 403
                 ok = (
-                    (r.status_code == denied_status)
-                    if not allowed
+                    (r.status_code == denied)
+                    if denied
                     else (r.status_code not in (401, 403, 404) and r.status_code < 500)
                 )
                 if not ok:
                     failures.append(
                         f"{m} {path} {case} {username}: policy says "
-                        f"{'allow' if allowed else 'deny'}, got {r.status_code}"
+                        f"{denied or 'allow'}, got {r.status_code}"
                     )
     assert not failures, "\n".join(failures)
     assert checked >= len(table) * len(users) * 2

@@ -51,6 +51,7 @@ def test_error_tree_public_surface_is_pinned() -> None:
         "CasebridgeError",
         "ConfigError",
         "Conflict",
+        "CorruptData",
         "DatabaseUnavailable",
         "InvalidInput",
         "MigrationsPending",

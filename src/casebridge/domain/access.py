@@ -13,13 +13,22 @@ Rules (the security issue's text, as code):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from casebridge.domain.agency import Principal, Role, within_region
 
-__all__ = ["Action", "CaseAccess", "Decision", "Grant", "GrantScope", "decide"]
+__all__ = [
+    "Action",
+    "CaseAccess",
+    "Decision",
+    "Grant",
+    "GrantScope",
+    "decide",
+    "decide_dossier",
+]
 
 
 class Action(StrEnum):
@@ -33,6 +42,7 @@ class Action(StrEnum):
     SIGN_FOR = "exchange.sign_for"  # 签收: a handler, head or gateway of the receiving agency
     CASE_ASSIGN = "case.assign"  # assign handlers, grant access
     DOSSIER_READ = "dossier.read"  # pages of the case's documents
+    DOSSIER_WRITE = "dossier.write"  # upload pages of a version one's agency registered
     AUDIT_READ = "audit.read"
     ADMIN = "platform.admin"
 
@@ -140,7 +150,29 @@ def decide(
         if Role.SUPERVISOR in roles and not member:
             return Decision(dossier_grant, "supervisors read pages only with a dossier grant")
         return Decision(
-            agency_wide or assigned or dossier_grant or (case_grant and member),
-            "involved agency with case access, or a dossier grant",
+            (party and (agency_wide or assigned)) or dossier_grant or (case_grant and party),
+            "a party to an exchange carrying the dossier, with case access; or a dossier grant",
         )
     return Decision(False, f"no rule for {action}")  # pragma: no cover - exhaustive above
+
+
+def decide_dossier(
+    p: Principal,
+    action: Action,
+    *,
+    creator_agency: str | None,
+    carried_by: Sequence[tuple[CaseAccess, frozenset[str]]],
+    now: datetime,
+) -> Decision:
+    """Dossier versions: the agency that registered one uploads and reads it; anyone else
+    reads it only through an exchange that carried it (``carried_by``: each carrying
+    exchange's case facts and parties) — a version never sent to an agency does not exist."""
+    actor = p.agency_id is not None and bool(p.roles & _ACTORS)
+    if actor and creator_agency is not None and p.agency_id == creator_agency:
+        return Decision(True, "the agency that registered this version")
+    if action is Action.DOSSIER_WRITE:
+        return Decision(False, "only the registering agency uploads a version's pages")
+    for facts, parties in carried_by:
+        if decide(p, Action.DOSSIER_READ, facts, now=now, parties=parties):
+            return Decision(True, "received through an exchange")
+    return Decision(False, "no exchange brought this version to the caller")

@@ -17,7 +17,7 @@ from casebridge.bootstrap import Container, bootstrap
 from casebridge.config import Settings
 from casebridge.domain.access import Action
 from casebridge.errors import StoreError
-from casebridge.hub.api import audit, auth, cases, codes, exchanges, procedure, v1
+from casebridge.hub.api import audit, auth, cases, codes, dossiers, exchanges, procedure, tus, v1
 from casebridge.hub.api.policy import policy
 from casebridge.hub.api.schemas import HealthOut, ReadyOut
 from casebridge.hub.middleware import RequestContextMiddleware
@@ -106,4 +106,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(audit.router)
     app.include_router(auth.router)
     app.include_router(codes.router)
+    app.include_router(dossiers.router)
+    app.include_router(tus.router)
     return app

@@ -226,6 +226,8 @@ def _accept(
                 "an agency cannot send an exchange to itself",
                 problems=[Problem("receiver_agency", "same as the sender", cmd.receiver_agency)],
             )
+    if cmd.dossier_ref:
+        _check_dossier_ref(uow, principal, cmd.dossier_ref, request_id)
     # Codes: sender's dialect → standard (every problem at once, before anything is written)
     payload, versions = ctx.converter.inbound(principal.agency_type, cmd.payload)
     problems = _check_payload(payload)
@@ -337,6 +339,24 @@ def _accept(
     )
     uow.session.flush()
     return exchange
+
+
+def _check_dossier_ref(
+    uow: UnitOfWork, principal: Principal, ref: str, request_id: str | None
+) -> None:
+    """An exchange may carry only a dossier version its sender can read ("<id>@<root>")."""
+    from casebridge.services.dossier_access import require_dossier
+
+    dossier_id, sep, root = ref.rpartition("@")
+    problem = Problem("dossier_ref", "no such dossier version visible to the sender", ref)
+    if not sep or not dossier_id or not root:
+        raise InvalidInput("dossier_ref is DOSSIER_ID@MERKLE_ROOT", problems=[problem])
+    try:
+        require_dossier(
+            uow, principal, dossier_id, root, Action.DOSSIER_READ, request_id=request_id
+        )
+    except NotFound:
+        raise InvalidInput(f"unknown dossier version {ref}", problems=[problem]) from None
 
 
 def _record_case_ref(uow: UnitOfWork, case_id: str, agency_id: str, ref: str) -> None:

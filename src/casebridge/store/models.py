@@ -213,7 +213,7 @@ class Exchange(Base):
     request_hash: Mapped[str] = mapped_column(String(64), default="")
     node_kind: Mapped[str] = mapped_column(String(16), default="exchange")
     occurred_on: Mapped[date | None] = mapped_column(Date, default=None)
-    dossier_ref: Mapped[str | None] = mapped_column(String(100), default=None)
+    dossier_ref: Mapped[str | None] = mapped_column(String(400), default=None)
     table_versions: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -367,4 +367,5 @@ class AuditCheckpoint(Base):
     signature: Mapped[str] = mapped_column(String(200))
 
 
+from casebridge.store import dossier_models as _dossier_models  # noqa: E402, F401
 from casebridge.store import standards_models as _standards_models  # noqa: E402, F401

@@ -320,6 +320,12 @@ class ExchangeRepository:
             stmt = stmt.where(Exchange.status == status)
         return self.session.scalars(stmt).all()
 
+    def carrying(self, dossier_ref: str) -> Sequence[Exchange]:
+        """Exchanges that carried a dossier version."""
+        return self.session.scalars(
+            select(Exchange).where(Exchange.dossier_ref == dossier_ref)
+        ).all()
+
     def replies_to(self, exchange_id: str) -> Sequence[Exchange]:
         return self.session.scalars(
             select(Exchange)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from casebridge.errors import Conflict
 from casebridge.store.db import translate_db_errors
+from casebridge.store.dossier_repository import DossierRepository
 from casebridge.store.repositories import (
     AccessRepository,
     AgencyRepository,
@@ -43,6 +44,7 @@ class UnitOfWork:
     exchanges: ExchangeRepository
     alerts: AlertRepository
     access: AccessRepository
+    dossiers: DossierRepository
 
     def __init__(
         self,
@@ -73,6 +75,7 @@ class UnitOfWork:
         self.exchanges = ExchangeRepository(self._session)
         self.alerts = AlertRepository(self._session)
         self.access = AccessRepository(self._session)
+        self.dossiers = DossierRepository(self._session)
         return self
 
     def __exit__(

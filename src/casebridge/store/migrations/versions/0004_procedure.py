@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -36,7 +36,7 @@ def upgrade() -> None:
             sa.Column("node_kind", sa.String(16), nullable=False, server_default="exchange")
         )
         b.add_column(sa.Column("occurred_on", sa.Date(), nullable=True))
-        b.add_column(sa.Column("dossier_ref", sa.String(100), nullable=True))
+        b.add_column(sa.Column("dossier_ref", sa.String(400), nullable=True))
         b.add_column(sa.Column("table_versions", JSON, nullable=False, server_default="{}"))
     op.create_table(
         "receipt",

@@ -1,0 +1,419 @@
+"""Dossier transfer benchmark: casebridge push/pull over loopback HTTPS against rsync over ssh.
+
+One command (from the repository root, after `make setup`):
+
+    .venv/bin/python bench/dossier_transfer.py            # 5,253 pages, 1.2 GB (+ a 0.3 GB run)
+
+It builds a seeded synthetic dossier of incompressible pages of 150–300 KB under --work
+(default /tmp/casebridge-bench; never in the repository), then measures and prints:
+
+  (a) push police → hub over loopback HTTPS, encryption at rest on, until the hub has verified
+      and durably stored every page (one syncfs per pack before the pack is acknowledged);
+  (b) pull hub → procuratorate, every page verified before it is kept;
+  (c) `rsync -a` of the same folder over ssh on loopback (its own sshd with throwaway keys on
+      a free port; openssh-server and rsync are installed with apt-get if missing);
+  (d) the procuratorate forwarding a new version = received dossier + 20 new pages (hash only
+      the new pages, push only them);
+  (e) peak RSS of every casebridge process, at 1.2 GB and at 0.3 GB;
+
+and the ratios (a)/(c), ((a)+(b))/(c), (d)/(a) against the targets of issue 5.
+Hashing the scanned folder (`dossier pack`) happens before (a), as in real use where the
+gateway hashes pages as they are scanned; it is timed and printed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.x509.oid import NameOID
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python")
+TARGETS = {"a/c": 0.75, "(a+b)/c": 1.5, "d/a": 0.05, "rss_mb": 300}
+
+# Runs the CLI in-process and writes its peak RSS (KiB) to a file at exit.
+_RSS_WRAPPER = (
+    "import atexit, resource, sys\n"
+    "out = sys.argv[1]\n"
+    "atexit.register(lambda: open(out, 'w').write("
+    "str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+    "sys.argv = ['casebridge'] + sys.argv[2:]\n"
+    "from casebridge.entry import main\n"
+    "main()\n"
+)
+_HUB_APP = (
+    "from casebridge.config import load_settings\n"
+    "from casebridge.hub.app import create_app\n"
+    "app = create_app(load_settings())\n"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def keystream(seed: bytes, n: int) -> bytes:
+    """Incompressible, reproducible bytes: AES-CTR keystream under a key derived from a seed."""
+    key = hashlib.sha256(seed).digest()
+    enc = Cipher(algorithms.AES(key), modes.CTR(b"\0" * 16)).encryptor()
+    return enc.update(b"\0" * n)
+
+
+def build_dossier(folder: Path, pages: int, seed: int) -> int:
+    """5,253 pages of 150–300 KB in volumes of 250 pages, with a catalogue of documents."""
+    marker = folder / ".bench-ok"
+    if marker.exists() and marker.read_text() == f"{pages}:{seed}":
+        return sum(f.stat().st_size for f in folder.glob("*/*.jpg"))
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    rnd = random.Random(seed)
+    total = 0
+    rows = ["volume,first_page,last_page,code,title,source_agency"]
+    for v in range((pages + 249) // 250):
+        vdir = folder / f"{v + 1:02d}-第{v + 1}卷"
+        vdir.mkdir()
+        count = min(250, pages - v * 250)
+        for p in range(count):
+            size = rnd.randint(150_000, 300_000)
+            (vdir / f"{p + 1:04d}.jpg").write_bytes(keystream(f"{seed}/{v}/{p}".encode(), size))
+            total += size
+        for first in range(1, count + 1, 10):
+            last = min(count, first + 9)
+            rows.append(f"{vdir.name},{first},{last},SYN,合成材料 {first}-{last} (synthetic),BENCH")
+    (folder / "catalogue.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    marker.write_text(f"{pages}:{seed}")
+    return total
+
+
+def self_signed(dirpath: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certfile, keyfile = dirpath / "cert.pem", dirpath / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certfile, keyfile
+
+
+class Hub:
+    """The hub as its own process: uvicorn (httptools, uvloop) with TLS, fresh var/."""
+
+    def __init__(self, work: Path, certfile: Path, keyfile: Path, workers: int = 1) -> None:
+        self.var = work / "hub-var"
+        shutil.rmtree(self.var, ignore_errors=True)
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")},
+            "CASEBRIDGE_VAR_DIR": str(self.var),
+            "CASEBRIDGE_LOG_LEVEL": "warning",
+            "CASEBRIDGE_DOSSIER_MAX_BYTES": str(4 << 30),
+        }
+        subprocess.run(
+            [PY, "-m", "casebridge.cli", "init"], env=self.env, check=True, capture_output=True
+        )
+        self.tokens = json.loads((self.var / "demo-tokens.json").read_text())
+        (work / "bench_hub_app.py").write_text(_HUB_APP)
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [
+                PY, "-m", "uvicorn", "bench_hub_app:app", "--app-dir", str(work),
+                "--host", "127.0.0.1", "--port", str(self.port), "--http", "httptools",
+                "--loop", "uvloop", "--no-access-log", "--log-level", "warning",
+                "--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile),
+                "--workers", str(workers),
+            ],
+            env=self.env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
+                break
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("hub did not start")
+            time.sleep(0.1)
+
+    def peak_rss_mb(self) -> float:
+        """Largest peak RSS among the hub's processes (the supervisor and each worker)."""
+        peaks = [0.0]
+        for pid in [self.proc.pid, *self._children()]:
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peaks.append(int(line.split()[1]) / 1024)
+        return max(peaks)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the hub and its workers so far (where the time goes)."""
+        total = 0.0
+        for pid in [self.proc.pid, *self._children()]:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def _children(self) -> list[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        with contextlib.suppress(OSError):
+            return [int(p) for p in path.read_text().split()]
+        return []
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
+
+
+def cli(work: Path, label: str, *args: str) -> tuple[float, float, dict[str, object]]:
+    """Run `casebridge ARGS`; returns (seconds, peak RSS in MB, last JSON line)."""
+    rss = work / f"rss-{label}.txt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")}
+    env["CASEBRIDGE_VAR_DIR"] = str(work / "client-var")
+    t0 = time.perf_counter()
+    r = subprocess.run(
+        [PY, "-c", _RSS_WRAPPER, str(rss), *args], env=env, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"{label} failed: {r.stderr.strip()}")
+    last = json.loads(r.stdout.strip().splitlines()[-1]) if r.stdout.strip() else {}
+    return seconds, int(rss.read_text()) / 1024, last
+
+
+@contextlib.contextmanager
+def sshd(work: Path) -> Iterator[tuple[int, Path]]:
+    if not shutil.which("rsync") or not Path("/usr/sbin/sshd").exists():
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "openssh-server", "rsync"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    d = work / "sshd"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir()
+    os.chmod(d, 0o700)
+    for name in ("host", "user"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)], check=True
+        )
+    shutil.copy(d / "user.pub", d / "authorized_keys")
+    os.chmod(d / "authorized_keys", 0o600)
+    port = free_port()
+    (d / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host'}\n"
+        f"AuthorizedKeysFile {d / 'authorized_keys'}\nPidFile {d / 'sshd.pid'}\n"
+        "PermitRootLogin prohibit-password\nPasswordAuthentication no\nUsePAM no\n"
+        "StrictModes no\nSubsystem sftp internal-sftp\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)
+    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")])
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("sshd did not start")
+            time.sleep(0.1)
+        yield port, d / "user"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def rsync_over_ssh(work: Path, folder: Path) -> float:
+    dest = work / "rsync-dest"
+    shutil.rmtree(dest, ignore_errors=True)
+    with sshd(work) as (port, key):
+        ssh = (
+            f"ssh -p {port} -i {key} -o StrictHostKeyChecking=no "
+            "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+        )
+        user = os.environ.get("USER") or "root"
+        t0 = time.perf_counter()
+        subprocess.run(
+            ["rsync", "-a", "-e", ssh, f"{folder}/", f"{user}@127.0.0.1:{dest}/"], check=True
+        )
+        seconds = time.perf_counter() - t0
+    shutil.rmtree(dest, ignore_errors=True)
+    return seconds
+
+
+def forward_in_process(hub: Hub, certfile: Path, folder: Path, received: Path) -> float:
+    from casebridge.gateway.dossier_client import HubClient
+    from casebridge.gateway.dossier_folder import pack, read_manifest
+
+    with HubClient(hub.url, hub.tokens["procuratorate.handler"], verify=str(certfile)) as client:
+        t0 = time.perf_counter()
+        parent = read_manifest(received)
+        child = pack(folder, dossier_id="", title="", agency="BENCH-JCY", extends=parent)
+        result = client.push(folder, child)
+        seconds = time.perf_counter() - t0
+    assert result.pages_sent == 20, result
+    assert result.status == "complete", result
+    return seconds
+
+
+def add_new_pages(folder: Path, name: str, count: int, seed: int) -> None:
+    vdir = folder / name
+    shutil.rmtree(vdir, ignore_errors=True)
+    vdir.mkdir()
+    rnd = random.Random(seed)
+    for p in range(count):
+        (vdir / f"{p + 1:04d}.jpg").write_bytes(
+            keystream(f"new/{seed}/{p}".encode(), rnd.randint(150_000, 300_000))
+        )
+
+
+def run(
+    work: Path, pages: int, seed: int, with_rsync: bool, par: int, workers: int
+) -> dict[str, float]:
+    police = work / f"police-{pages}"
+    size = build_dossier(police, pages, seed)
+    certfile, keyfile = self_signed(work)
+    hub = Hub(work, certfile, keyfile, workers)
+    res: dict[str, float] = {"pages": pages, "gb": size / 1e9}
+    try:
+        tls = ["--hub", hub.url, "--cacert", str(certfile), "--json"]
+        push_opts = ["--parallel", str(par)]
+        police_t = ["--token", hub.tokens["police.handler"]]
+        proc_t = ["--token", hub.tokens["procuratorate.handler"]]
+        did = f"BENCH-{pages}"
+        res["pack_s"], res["rss_pack"], _ = cli(
+            work, "pack", "dossier", "pack", str(police), "--id", did, "--json"
+        )
+        cpu_before = hub.cpu_seconds()  # start-up (imports) of the hub is not push work
+        res["a_s"], res["rss_push"], done = cli(
+            work, "push", "dossier", "push", str(police), *tls, *police_t, *push_opts
+        )
+        assert done["status"] == "complete", done
+        res["hub_cpu_a"] = hub.cpu_seconds() - cpu_before
+        received = work / f"procuratorate-{pages}"
+        shutil.rmtree(received, ignore_errors=True)
+        res["b_s"], res["rss_pull"], pulled = cli(
+            work, "pull", "dossier", "pull", did, str(received), *tls, *proc_t
+        )
+        assert pulled["pages"] == pages, pulled
+        received_manifest = received / "dossier.manifest.json"
+        forward = received / "forward.manifest.json"
+        add_new_pages(received, "99-检察院补充材料", 20, seed)
+        t_pack, res["rss_pack_d"], _ = cli(
+            work, "pack-d", "dossier", "pack", str(received), "--extends",
+            str(received_manifest), "--agency", "BENCH-JCY", "--out", str(forward), "--json",
+        )  # fmt: skip
+        t_push, res["rss_push_d"], fwd = cli(
+            work, "push-d", "dossier", "push", str(received), "--manifest", str(forward),
+            *tls, *proc_t,
+        )  # fmt: skip
+        assert fwd["pages_sent"] == 20, fwd
+        assert fwd["status"] == "complete", fwd
+        res["d_cli_s"] = t_pack + t_push
+        # The same step as the gateway daemon does it: in a running process (no interpreter
+        # start-up), another 20 new pages on top of the received manifest.
+        shutil.rmtree(received / "99-检察院补充材料")
+        add_new_pages(received, "98-检察院补充材料", 20, seed + 7)
+        res["d_s"] = forward_in_process(hub, certfile, received, received_manifest)
+        res["rss_hub"] = hub.peak_rss_mb()
+    finally:
+        hub.stop()
+    if with_rsync:
+        res["c_s"] = rsync_over_ssh(work, police)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", type=Path, default=Path("/tmp/casebridge-bench"))
+    ap.add_argument("--pages", type=int, default=5253)
+    ap.add_argument("--small-pages", type=int, default=1313, help="the 0.3 GB run; 0 to skip")
+    ap.add_argument("--seed", type=int, default=20261127)
+    ap.add_argument("--parallel", type=int, default=2, help="packs in flight during (a)")
+    ap.add_argument("--hub-workers", type=int, default=2, help="uvicorn worker processes")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    host = f"{platform.node()} · {os.cpu_count()} cores · {platform.platform()}"
+    print(f"machine: {host} · Python {platform.python_version()}")
+    small = None
+    if args.small_pages:
+        small = run(
+            args.work, args.small_pages, args.seed + 1, False, args.parallel, args.hub_workers
+        )
+    big = run(args.work, args.pages, args.seed, True, args.parallel, args.hub_workers)
+    a, b, c, d = big["a_s"], big["b_s"], big["c_s"], big["d_s"]
+    gb = big["gb"]
+    print(f"dossier: {big['pages']:.0f} pages, {gb:.2f} GB (incompressible, 150–300 KB)")
+    print(f"pack (hash every page, before the transfer): {big['pack_s']:6.2f} s")
+    rows = [
+        ("(a) push over HTTPS, encrypted at rest, synced", a),
+        ("(b) pull, every page verified", b),
+        ("(c) rsync -a over ssh (loopback)", c),
+    ]
+    for label, secs in rows:
+        print(f"{label:47s} {secs:6.2f} s  {gb * 1000 / secs:5.0f} MB/s")
+    print(
+        f"{'(d) forward received dossier + 20 new pages':47s} {d:6.2f} s  (in the gateway process)"
+    )
+    print(
+        f"{'    the same as two CLI runs (pack, push)':47s} {big['d_cli_s']:6.2f} s  (+ start-up)"
+    )
+    print(f"    hub CPU during (a): {big['hub_cpu_a']:.1f} s (user+sys, all hub processes)")
+    ratios = {"a/c": a / c, "(a+b)/c": (a + b) / c, "d/a": d / a}
+    for name, value in ratios.items():
+        verdict = "met" if value <= TARGETS[name] else "MISSED"
+        print(f"ratio {name:8s} = {value:5.2f}  (target ≤ {TARGETS[name]}: {verdict})")
+    keys = ["rss_hub", "rss_pack", "rss_push", "rss_pull", "rss_pack_d", "rss_push_d"]
+    print("(e) peak RSS, MB        " + "  ".join(f"{k[4:]:>7s}" for k in keys))
+    for label, r in (("0.3 GB", small), (f"{gb:.1f} GB", big)):
+        if r is not None:
+            print(f"    at {label:8s}          " + "  ".join(f"{r[k]:7.0f}" for k in keys))
+    worst = max(big[k] for k in keys)
+    verdict = "met" if worst <= TARGETS["rss_mb"] else "MISSED"
+    print(f"    largest: {worst:.0f} MB (target ≤ {TARGETS['rss_mb']}: {verdict})")
+
+
+if __name__ == "__main__":
+    main()

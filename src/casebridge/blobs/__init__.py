@@ -1,0 +1,15 @@
+"""Content-addressed blob storage for dossier pages: one interface, filesystem and S3 backends.
+
+Blobs are addressed by the SHA-256 of the page *plaintext* (hex), so a page is stored once
+however many dossiers and stages use it; what is stored is the encrypted envelope
+(:mod:`casebridge.blobs.sealed`).
+"""
+
+from __future__ import annotations
+
+from casebridge.blobs.fs import FsBlobStore
+from casebridge.blobs.interface import BlobStore
+from casebridge.blobs.s3 import S3BlobStore
+from casebridge.blobs.sealed import SealedPages
+
+__all__ = ["BlobStore", "FsBlobStore", "S3BlobStore", "SealedPages"]

@@ -1,0 +1,343 @@
+"""`casebridge dossier …`: pack a scanned folder, push it to the hub, pull, verify, show.
+
+Progress goes to stderr (Rich: pages, MB/s, ETA); ``--json`` prints machine-readable results
+on stdout — for ``push`` one JSON object per acknowledged pack and a final ``"event": "done"``
+line (JSON Lines), so that a supervisor can follow a long transfer.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from casebridge.domain.dossier import Manifest
+from casebridge.errors import CorruptData, InvalidInput, Problem
+from casebridge.gateway.dossier_client import HubClient, PushResult
+from casebridge.gateway.dossier_folder import (
+    MANIFEST_NAME,
+    pack,
+    read_manifest,
+    verify_folder,
+    write_manifest,
+)
+
+__all__ = ["dossier_app"]
+
+dossier_app = typer.Typer(
+    help="Electronic dossiers (电子卷宗): pack, push, pull, verify, show.", no_args_is_help=True
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+HubOpt = Annotated[str, typer.Option("--hub", help="Hub base URL.")]
+TokenOpt = Annotated[str, typer.Option("--token", help="API token (casebridge admin token).")]
+CaOpt = Annotated[
+    Path | None, typer.Option("--cacert", help="CA or server certificate to trust (HTTPS).")
+]
+
+
+def _emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def _progress(
+    label: str, pages: int, total_bytes: int, quiet: bool
+) -> Iterator[Callable[[int, int], None]]:
+    """Two bars: pages (count) and bytes (MB/s and ETA); only on a terminal, never with --json."""
+    if quiet or not err.is_terminal:
+        yield lambda _p, _b: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        ptask = bar.add_task(f"{label} pages", total=pages)
+        btask = bar.add_task(f"{label} bytes", total=total_bytes)
+
+        def advance(p: int, b: int) -> None:
+            if p:
+                bar.advance(ptask, p)
+            if b:
+                bar.advance(btask, b)
+
+        yield advance
+
+
+def _summary(m: Manifest) -> dict[str, Any]:
+    return {
+        "dossier_id": m.dossier_id,
+        "title": m.title,
+        "merkle_root": m.root,
+        "parent": m.parent,
+        "pages": m.page_count,
+        "bytes": m.total_bytes,
+        "volumes": [
+            {
+                "volume": vi,
+                "title": v.title,
+                "documents": [
+                    {
+                        "document": di,
+                        "code": d.code,
+                        "title": d.title,
+                        "source_agency": d.source_agency,
+                        "pages": list(v.page_range(di - 1)),
+                    }
+                    for di, d in enumerate(v.documents, 1)
+                ],
+            }
+            for vi, v in enumerate(m.volumes, 1)
+        ],
+    }
+
+
+def _print_summary(data: dict[str, Any]) -> None:
+    table = Table(title=f"{data['dossier_id']} — {data['title']}")
+    for col in ("vol", "doc", "code", "title", "source", "pages"):
+        table.add_column(col)
+    for v in data["volumes"]:
+        for d in v["documents"]:
+            first, last = d["pages"]
+            table.add_row(
+                str(v["volume"]),
+                str(d["document"]),
+                d["code"],
+                d["title"],
+                d["source_agency"],
+                f"{first}–{last}",
+            )
+    out.print(table)
+    out.print(
+        f"{data['pages']} pages, {data['bytes'] / 1e6:.1f} MB, Merkle root {data['merkle_root']}"
+        + (f", extends {data['parent']}" if data["parent"] else "")
+    )
+
+
+@dossier_app.command("pack")
+def pack_cmd(
+    folder: Annotated[
+        Path, typer.Argument(help="One sub-folder per volume; name order = page order.")
+    ],
+    dossier_id: Annotated[
+        str | None, typer.Option("--id", help="Dossier id (default: folder name).")
+    ] = None,
+    title: Annotated[str, typer.Option(help="Dossier title.")] = "",
+    agency: Annotated[str, typer.Option(help="Organisation code of the source agency.")] = "",
+    extends: Annotated[
+        Path | None,
+        typer.Option(help="Received manifest this version extends: only new volumes are hashed."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", help=f"Default FOLDER/{MANIFEST_NAME}.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Hash a scanned folder into a dossier manifest (optional FOLDER/catalogue.csv)."""
+    parent = read_manifest(extends) if extends else None
+    did = dossier_id or (parent.dossier_id if parent else folder.resolve().name)
+    with _progress("hash", 0, 0, as_json) as advance:
+        manifest = pack(
+            folder,
+            dossier_id=did,
+            title=title or (parent.title if parent else did),
+            agency=agency,
+            extends=parent,
+            on_progress=advance,
+        )
+    target = output or folder / MANIFEST_NAME
+    write_manifest(manifest, target)
+    data = {**_summary(manifest), "manifest": str(target)}
+    if as_json:
+        _emit(data)
+    else:
+        _print_summary(data)
+        out.print(f"manifest written to {target}")
+
+
+@dossier_app.command("push")
+def push_cmd(
+    folder: Annotated[Path, typer.Argument(help="Packed folder (holds its manifest).")],
+    hub: HubOpt = "http://127.0.0.1:8000",
+    token: TokenOpt = "",
+    cacert: CaOpt = None,
+    manifest_file: Annotated[Path | None, typer.Option("--manifest")] = None,
+    pack_mb: Annotated[int, typer.Option(help="Pack size in MB.", min=1)] = 32,
+    parallel: Annotated[int, typer.Option(help="Packs in flight at once.", min=1)] = 2,
+    bwlimit: Annotated[
+        float | None, typer.Option(help="Bandwidth limit in KB/s (like rsync --bwlimit).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send a dossier: the hub answers which pages it lacks; only those travel, in packs."""
+    manifest = read_manifest(manifest_file or folder / MANIFEST_NAME)
+    verify: bool | str = str(cacert) if cacert else True
+
+    def on_pack(pages: int, nbytes: int, r: PushResult) -> None:
+        if as_json:
+            _emit(
+                {
+                    "event": "pack",
+                    "pages": pages,
+                    "bytes": nbytes,
+                    "acked_pages": r.pages_sent,
+                    "missing_at_start": r.pages_missing_at_start,
+                }
+            )
+        advance(pages, 0)
+
+    with (
+        HubClient(hub, token, verify=verify, parallel=parallel) as client,
+        _progress("push", manifest.page_count, manifest.total_bytes, as_json) as advance,
+    ):
+        result = client.push(
+            folder,
+            manifest,
+            pack_bytes=pack_mb << 20,
+            bwlimit=bwlimit * 1024 if bwlimit else None,
+            on_pack=on_pack,
+            on_bytes=advance,
+        )
+    if as_json:
+        _emit({"event": "done", **result.as_dict()})
+    else:
+        out.print(
+            f"pushed {result.pages_sent} of {result.pages_total} pages "
+            f"({result.bytes_sent / 1e6:.1f} MB in {result.packs_sent} packs, "
+            f"{result.seconds:.1f} s); hub status: {result.status}"
+        )
+
+
+def _parse_documents(spec: str | None) -> list[tuple[int, int]] | None:
+    if not spec:
+        return None
+    docs = []
+    for part in spec.split(","):
+        vol, _, doc = part.strip().partition(".")
+        if not (vol.isdigit() and doc.isdigit()):
+            raise InvalidInput(
+                "bad --documents", problems=[Problem("documents", f"{part!r} is not VOLUME.DOC")]
+            )
+        docs.append((int(vol), int(doc)))
+    return docs
+
+
+@dossier_app.command("pull")
+def pull_cmd(
+    dossier_id: Annotated[str, typer.Argument(help="Dossier id.")],
+    out_dir: Annotated[Path, typer.Argument(help="Folder to receive the dossier into.")],
+    hub: HubOpt = "http://127.0.0.1:8000",
+    token: TokenOpt = "",
+    cacert: CaOpt = None,
+    root: Annotated[str | None, typer.Option(help="Version (Merkle root); default latest.")] = None,
+    documents: Annotated[
+        str | None, typer.Option(help="Only these documents: VOLUME.DOC list, e.g. 1.1,2.3")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Receive a dossier (or chosen documents); every page is verified before it is kept."""
+    verify: bool | str = str(cacert) if cacert else True
+    with HubClient(hub, token, verify=verify) as client:
+        status = client.status(dossier_id, root)
+        with _progress(
+            "pull", int(status["page_count"]), int(status["total_bytes"]), as_json
+        ) as adv:
+            result = client.pull(
+                dossier_id,
+                out_dir,
+                root=root,
+                documents=_parse_documents(documents),
+                on_progress=adv,
+            )
+    if as_json:
+        _emit(result.as_dict())
+    else:
+        out.print(
+            f"received {result.pages} pages ({result.bytes / 1e6:.1f} MB) into {out_dir} in "
+            f"{result.seconds:.1f} s, each verified; {result.pages_reused} already present"
+        )
+
+
+@dossier_app.command("verify")
+def verify_cmd(
+    folder: Annotated[Path, typer.Argument(help="Dossier folder (holds its manifest).")],
+    manifest_file: Annotated[Path | None, typer.Option("--manifest")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-hash every page of a folder against its manifest; exit 1 naming each bad page."""
+    manifest = read_manifest(manifest_file or folder / MANIFEST_NAME)
+    with _progress("verify", manifest.page_count, manifest.total_bytes, as_json) as advance:
+        check = verify_folder(folder, manifest, on_progress=advance)
+    data = {
+        "dossier_id": manifest.dossier_id,
+        "merkle_root": manifest.root,
+        "pages": check.pages,
+        "bytes": check.bytes,
+        "bad": check.bad,
+        "ok": not check.bad,
+    }
+    if check.bad:
+        raise CorruptData(
+            f"{len(check.bad)} page(s) of dossier {manifest.dossier_id} fail verification",
+            problems=[Problem("page", b) for b in check.bad],
+        )
+    if as_json:
+        _emit(data)
+    else:
+        out.print(f"all {check.pages} pages verified; Merkle root {manifest.root}")
+
+
+@dossier_app.command("show")
+def show_cmd(
+    target: Annotated[
+        str, typer.Argument(help="A dossier folder, a manifest file, or (with --hub) an id.")
+    ],
+    hub: Annotated[str | None, typer.Option("--hub", help="Ask this hub instead.")] = None,
+    token: TokenOpt = "",
+    cacert: CaOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Volumes, documents (page ranges), page count, size and Merkle root of a dossier."""
+    if hub:
+        verify: bool | str = str(cacert) if cacert else True
+        with HubClient(hub, token, verify=verify) as client:
+            manifest = client.manifest(target)
+            status = client.status(target, manifest.root)
+        data = {
+            **_summary(manifest),
+            "hub_status": status["status"],
+            "missing": len(status["missing"]),
+        }
+    else:
+        path = Path(target)
+        manifest = read_manifest(path / MANIFEST_NAME if path.is_dir() else path)
+        data = _summary(manifest)
+    if as_json:
+        _emit(data)
+    else:
+        _print_summary(data)
+        if "hub_status" in data:
+            out.print(f"at the hub: {data['hub_status']}, {data['missing']} page(s) missing")

@@ -1,0 +1,428 @@
+"""Sending and receiving dossiers over HTTP(S): the gateway's side of the transfer.
+
+Push: post the manifest, learn which pages the hub lacks, send them in packs of ``pack_bytes``
+on ``parallel`` connections; each pack's answer means its pages are verified and durable at
+the hub. Killed midway, a rerun posts the manifest again and the hub answers only what it
+still lacks: at most the packs that were in flight travel twice.
+
+Pull: stream the concatenated page bytes, split them by the manifest's sizes, verify each
+page's hash before it is renamed into place. A broken stream resumes with HTTP Range at the
+first unverified page; a page the hub cannot serve (its stored blob fails authentication)
+is named by dossier, volume, document and page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from casebridge.domain.dossier import Manifest, Page, PageRef, manifest_from_dict
+from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
+from casebridge.errors import (
+    AuthenticationRequired,
+    CasebridgeError,
+    Conflict,
+    CorruptData,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Problem,
+)
+from casebridge.gateway.dossier_folder import (
+    MANIFEST_NAME,
+    iter_page_files,
+    page_path,
+    write_manifest,
+)
+
+__all__ = ["HubClient", "PullResult", "PushResult"]
+
+Progress = Callable[[int, int], None]  # (pages, bytes) just done
+_ERRORS: dict[int, type[CasebridgeError]] = {
+    401: AuthenticationRequired,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    422: InvalidInput,
+}
+
+
+@dataclass
+class PushResult:
+    dossier_id: str
+    merkle_root: str
+    pages_total: int
+    pages_missing_at_start: int
+    pages_sent: int = 0
+    bytes_sent: int = 0
+    packs_sent: int = 0
+    status: str = "receiving"
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class PullResult:
+    dossier_id: str
+    merkle_root: str
+    pages: int = 0
+    pages_reused: int = 0
+    bytes: int = 0
+    resumed: int = 0
+    seconds: float = 0.0
+    folder: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _raise_for(resp: httpx.Response) -> None:
+    if resp.status_code < 400:
+        return
+    try:
+        body = resp.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = {}
+    detail = body.get("detail") or body.get("title") or f"HTTP {resp.status_code}"
+    problems = [
+        Problem(str(p.get("field", "")), str(p.get("message", "")), p.get("code"), p.get("rule"))
+        for p in body.get("problems", [])
+        if isinstance(p, dict)
+    ]
+    kind = _ERRORS.get(resp.status_code)
+    if kind is None and body.get("type", "").endswith(":corrupt-data"):
+        kind = CorruptData
+    raise (kind or CasebridgeError)(f"hub: {detail}", problems=problems)
+
+
+class _Throttle:
+    """A bandwidth limit shared by all connections (like rsync --bwlimit)."""
+
+    def __init__(self, bytes_per_second: float | None) -> None:
+        self.rate = bytes_per_second
+        self.start = time.monotonic()
+        self.sent = 0
+        self.lock = threading.Lock()
+
+    def take(self, n: int) -> None:
+        if not self.rate:
+            return
+        with self.lock:
+            self.sent += n
+            due = self.start + self.sent / self.rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+class HubClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        verify: bool | str = True,
+        timeout: float = 120.0,
+        parallel: int = 2,
+    ) -> None:
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            verify=verify,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=parallel + 2),
+        )
+        self.parallel = parallel
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- metadata -------------------------------------------------------------------------
+
+    def register(self, manifest: Manifest) -> dict[str, Any]:
+        body = json.dumps(manifest.to_dict(), ensure_ascii=False).encode("utf-8")
+        resp = self.http.post(
+            "/api/v1/dossiers", content=body, headers={"Content-Type": "application/json"}
+        )
+        _raise_for(resp)
+        data: dict[str, Any] = resp.json()
+        return data
+
+    def status(self, dossier_id: str, root: str | None = None) -> dict[str, Any]:
+        path = f"/api/v1/dossiers/{dossier_id}"
+        resp = self.http.get(path if root is None else f"{path}/versions/{root}")
+        _raise_for(resp)
+        data: dict[str, Any] = resp.json()
+        return data
+
+    def manifest(self, dossier_id: str, root: str | None = None) -> Manifest:
+        if root is None:
+            root = str(self.status(dossier_id)["merkle_root"])
+        resp = self.http.get(f"/api/v1/dossiers/{dossier_id}/versions/{root}/manifest")
+        _raise_for(resp)
+        manifest, _ = manifest_from_dict(resp.json())
+        if manifest is None or manifest.root != root:
+            raise CorruptData(f"hub sent a manifest for {dossier_id} that does not match {root}")
+        return manifest
+
+    def verify_remote(self, dossier_id: str, root: str) -> dict[str, Any]:
+        resp = self.http.post(f"/api/v1/dossiers/{dossier_id}/versions/{root}/verify")
+        _raise_for(resp)
+        data: dict[str, Any] = resp.json()
+        return data
+
+    # --- push -----------------------------------------------------------------------------
+
+    def push(
+        self,
+        folder: Path,
+        manifest: Manifest,
+        *,
+        pack_bytes: int = 32 << 20,
+        bwlimit: float | None = None,
+        on_pack: Callable[[int, int, PushResult], None] | None = None,
+        on_bytes: Progress | None = None,
+    ) -> PushResult:
+        started = time.perf_counter()
+        answer = self.register(manifest)
+        missing: list[str] = answer["missing"]
+        result = PushResult(manifest.dossier_id, manifest.root, manifest.page_count, len(missing))
+        sizes = manifest.distinct_pages()
+        paths = dict(zip(missing, iter_page_files(folder, manifest, missing), strict=True))
+        packs: list[list[str]] = []
+        current: list[str] = []
+        current_bytes = 0
+        for h in missing:
+            if current and current_bytes + sizes[h] > pack_bytes:
+                packs.append(current)
+                current, current_bytes = [], 0
+            current.append(h)
+            current_bytes += sizes[h]
+        if current:
+            packs.append(current)
+        url = f"/api/v1/dossiers/{manifest.dossier_id}/versions/{manifest.root}/packs"
+        throttle = _Throttle(bwlimit)
+        lock = threading.Lock()
+
+        def body(pack: list[str]) -> Iterator[bytes]:
+            for h in pack:
+                with open(paths[h], "rb", buffering=0) as fh:
+                    data = fh.read()
+                if len(data) != sizes[h]:
+                    raise CorruptData(f"{paths[h]} changed since it was packed (size)")
+                throttle.take(len(data) + 40)
+                yield frame_header(h, sizes[h])
+                yield data
+                if on_bytes:
+                    on_bytes(0, len(data))
+
+        def send(pack: list[str]) -> None:
+            length = sum(40 + sizes[h] for h in pack)
+            resp = self.http.post(
+                url,
+                content=body(pack),
+                headers={"Content-Type": MEDIA_TYPE, "Content-Length": str(length)},
+            )
+            _raise_for(resp)
+            ack = resp.json()
+            with lock:
+                result.pages_sent += len(pack)
+                result.bytes_sent += length
+                result.packs_sent += 1
+                result.status = ack["status"]
+                if on_pack:
+                    on_pack(len(pack), length, result)
+
+        with ThreadPoolExecutor(self.parallel) as pool:
+            for fut in [pool.submit(send, p) for p in packs]:
+                fut.result()
+        if packs:
+            # Two packs acknowledged at once each see the other's pages uncommitted; the
+            # version's status is derived from the pages held, so ask once all are in.
+            result.status = str(self.status(manifest.dossier_id, manifest.root)["status"])
+        else:
+            result.status = answer["status"]
+        result.seconds = time.perf_counter() - started
+        return result
+
+    # --- pull -----------------------------------------------------------------------------
+
+    def pull(
+        self,
+        dossier_id: str,
+        out: Path,
+        *,
+        root: str | None = None,
+        documents: list[tuple[int, int]] | None = None,
+        on_progress: Progress | None = None,
+        retries: int = 3,
+    ) -> PullResult:
+        started = time.perf_counter()
+        manifest = self.manifest(dossier_id, root)
+        out.mkdir(parents=True, exist_ok=True)
+        chosen = manifest.select(documents) if documents else list(manifest.located_pages())
+        result = PullResult(dossier_id, manifest.root, folder=str(out))
+        for vi, vol in enumerate(manifest.volumes, 1):
+            page_path(out, PageRef("", vi, vol.title, 1, "", 1, "x"), manifest).parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        # Pages already here and intact are kept (a rerun after an interruption).
+        index = 0
+        while index < len(chosen):
+            ref, page = chosen[index]
+            if not _intact(page_path(out, ref, manifest), page):
+                break
+            index += 1
+            result.pages_reused += 1
+        offsets = [0]
+        for _, p in chosen:
+            offsets.append(offsets[-1] + p.size)
+        query = {"documents": ",".join(f"{v}.{d}" for v, d in documents)} if documents else None
+        url = f"/api/v1/dossiers/{dossier_id}/versions/{manifest.root}/content"
+        attempts = 0
+        while index < len(chosen):
+            writer = _PageWriter(out, manifest, chosen, index, result, on_progress)
+            headers = {"Range": f"bytes={offsets[index]}-"} if index else {}
+            try:
+                self._receive(url, query, headers, writer)
+            except (httpx.TransportError, _ShortBody) as exc:
+                writer.discard()
+                index = writer.index
+                ref, page = chosen[index]
+                self._diagnose(dossier_id, manifest.root, ref, page)
+                attempts += 1
+                result.resumed += 1
+                if attempts > retries:
+                    raise CasebridgeError(f"pull of {dossier_id} failed at {ref}: {exc}") from None
+                continue
+            except BaseException:
+                writer.discard()
+                raise
+            index = writer.index
+        write_manifest(manifest, out / MANIFEST_NAME)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _diagnose(self, dossier_id: str, root: str, ref: PageRef, page: Page) -> None:
+        """After a broken stream: is it the network, or is the hub's copy of this page bad?"""
+        resp = self.http.get(f"/api/v1/dossiers/{dossier_id}/versions/{root}/pages/{page.sha256}")
+        if resp.status_code >= 400:
+            try:
+                _raise_for(resp)
+            except CorruptData as exc:
+                raise CorruptData(
+                    f"{ref}: the hub's stored copy failed verification ({exc.message})"
+                ) from None
+
+    def _receive(
+        self, url: str, query: dict[str, str] | None, headers: dict[str, str], writer: _PageWriter
+    ) -> None:
+        with self.http.stream("GET", url, params=query, headers=headers) as resp:
+            if resp.status_code >= 400:
+                resp.read()
+                _raise_for(resp)
+            for chunk in resp.iter_raw():
+                writer.feed(chunk)
+            writer.close()
+            if writer.index < len(writer.chosen):
+                raise _ShortBody(f"stream ended at page {writer.index + 1} of {len(writer.chosen)}")
+
+
+class _ShortBody(Exception):
+    pass
+
+
+def _intact(path: Path, page: Page) -> bool:
+    try:
+        if path.stat().st_size != page.size:
+            return False
+    except FileNotFoundError:
+        return False
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as fh:
+        while chunk := fh.read(4 << 20):
+            h.update(chunk)
+    return h.hexdigest() == page.sha256
+
+
+class _PageWriter:
+    """Splits the stream into pages; each is hashed while written, renamed only if it matches."""
+
+    def __init__(
+        self,
+        out: Path,
+        manifest: Manifest,
+        chosen: list[tuple[PageRef, Page]],
+        index: int,
+        result: PullResult,
+        on_progress: Progress | None,
+    ) -> None:
+        self.out, self.manifest, self.chosen = out, manifest, chosen
+        self.index, self.result, self.on_progress = index, result, on_progress
+        self._open()
+
+    def _open(self) -> None:
+        self.hasher = hashlib.sha256()
+        self.got = 0
+        self.fh: Any = None
+        if self.index < len(self.chosen):
+            ref, _ = self.chosen[self.index]
+            self.final = page_path(self.out, ref, self.manifest)
+            self.part = self.final.with_name(self.final.name + ".part")
+            self.fh = open(self.part, "wb", buffering=0)  # noqa: SIM115 - closed in _finish
+
+    def feed(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:
+            if self.fh is None:
+                raise CorruptData("hub sent more bytes than the manifest lists")
+            ref, page = self.chosen[self.index]
+            take = view[: page.size - self.got]
+            self.hasher.update(take)
+            self.fh.write(take)
+            self.got += len(take)
+            view = view[len(take) :]
+            if self.got == page.size:
+                self._finish(ref, page)
+
+    def _finish(self, ref: PageRef, page: Page) -> None:
+        self.fh.close()
+        if self.hasher.hexdigest() != page.sha256:
+            os.unlink(self.part)
+            raise CorruptData(f"{ref}: received bytes do not match the manifest's hash")
+        os.replace(self.part, self.final)
+        self.result.pages += 1
+        self.result.bytes += page.size
+        if self.on_progress:
+            self.on_progress(1, page.size)
+        self.index += 1
+        self._open()
+
+    def close(self) -> None:
+        if self.fh is not None and self.got == 0:
+            self.discard()
+
+    def discard(self) -> None:
+        """Drop the unfinished page: only verified pages ever carry their final name."""
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+            Path(self.part).unlink(missing_ok=True)

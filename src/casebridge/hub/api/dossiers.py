@@ -1,0 +1,196 @@
+"""`/api/v1/dossiers`: electronic dossier transfer (manifest → missing pages → packs → download).
+
+Every route needs an API token: dossiers are case files, never public.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from casebridge.bootstrap import Container
+from casebridge.domain.access import Action
+from casebridge.domain.agency import Principal
+from casebridge.domain.dossier_pack import MEDIA_TYPE
+from casebridge.errors import InvalidInput, Problem
+from casebridge.hub.api.policy import policy
+from casebridge.hub.deps import CurrentPrincipal, Uow
+from casebridge.services import audit, dossiers
+from casebridge.services.dossier_access import require_dossier
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
+
+
+def _require(
+    c: Container,
+    principal: Principal,
+    dossier_id: str,
+    root: str,
+    action: Action,
+    *,
+    page: str | None = None,
+) -> None:
+    """Access check in its own unit of work (for routes that stream or run off the loop);
+    a single page read is audited here, naming the page."""
+    with c.uow() as uow:
+        require_dossier(uow, principal, dossier_id, root, action)
+        if page is not None:
+            audit.record(
+                uow,
+                "dossier.page.read",
+                "dossier",
+                dossier_id,
+                actor=principal,
+                detail={"merkle_root": root, "page": page},
+            )
+            uow.commit()
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@router.post("", openapi_extra=policy(Action.CASE_CREATE))
+def register(
+    principal: CurrentPrincipal,
+    uow: Uow,
+    request: Request,
+    response: Response,
+    manifest: Annotated[dict[str, Any], Body(description="Dossier manifest (RFC 8785 JSON)")],
+) -> dict[str, Any]:
+    """Register a dossier version; the answer lists the page hashes the hub still lacks."""
+    c: Container = request.app.state.container
+    status = dossiers.register_manifest(uow, manifest, principal=principal, settings=c.settings)
+    response.status_code = 201 if status.created else 200
+    return status.as_dict()
+
+
+@router.get("/{dossier_id}", openapi_extra=policy(Action.DOSSIER_READ))
+def show(dossier_id: str, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
+    """The latest version of a dossier, with the roots of all its versions."""
+    require_dossier(uow, principal, dossier_id, None, Action.DOSSIER_READ)
+    manifest = dossiers.load_manifest(uow, dossier_id)
+    status = dossiers.version_status(uow, dossier_id, manifest.root)
+    return {**status.as_dict(), "versions": dossiers.list_versions(uow, dossier_id)}
+
+
+@router.get("/{dossier_id}/versions/{root}", openapi_extra=policy(Action.DOSSIER_READ))
+def status(dossier_id: str, root: str, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
+    """Status of a version: receiving or complete, and the pages still missing."""
+    require_dossier(uow, principal, dossier_id, root, Action.DOSSIER_READ)
+    return dossiers.version_status(uow, dossier_id, root).as_dict()
+
+
+@router.get("/{dossier_id}/versions/{root}/manifest", openapi_extra=policy(Action.DOSSIER_READ))
+def manifest(dossier_id: str, root: str, principal: CurrentPrincipal, uow: Uow) -> Response:
+    """The manifest exactly as stored: its RFC 8785 bytes, which a signature covers."""
+    require_dossier(uow, principal, dossier_id, root, Action.DOSSIER_READ)
+    m = dossiers.load_manifest(uow, dossier_id, root)
+    return Response(m.canonical(), media_type="application/json")
+
+
+@router.post("/{dossier_id}/versions/{root}/packs", openapi_extra=policy(Action.DOSSIER_WRITE))
+async def upload_pack(
+    dossier_id: str, root: str, principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    """Receive a pack of pages (`application/vnd.casebridge.pack`), streamed.
+
+    The answer comes only after every page was verified and the pack synced to storage.
+    """
+    c: Container = request.app.state.container
+    await run_in_threadpool(_require, c, principal, dossier_id, root, Action.DOSSIER_WRITE)
+    if request.headers.get("content-type", "").split(";")[0].strip() != MEDIA_TYPE:
+        raise InvalidInput(
+            "wrong content type",
+            problems=[Problem("Content-Type", f"must be {MEDIA_TYPE}", rule="media-type")],
+        )
+    result = await dossiers.receive_pack(c, principal, dossier_id, root, request.stream())
+    return result.as_dict()
+
+
+def _documents(spec: str | None) -> list[tuple[int, int]] | None:
+    if not spec:
+        return None
+    out: list[tuple[int, int]] = []
+    for part in spec.split(","):
+        m = re.fullmatch(r"(\d+)\.(\d+)", part.strip())
+        if not m:
+            raise InvalidInput(
+                "bad document list",
+                problems=[Problem("documents", f"{part!r} is not VOLUME.DOCUMENT (e.g. 1.3)")],
+            )
+        out.append((int(m.group(1)), int(m.group(2))))
+    return out
+
+
+@router.get("/{dossier_id}/versions/{root}/content", openapi_extra=policy(Action.DOSSIER_READ))
+def content(
+    dossier_id: str,
+    root: str,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    request: Request,
+    documents: Annotated[
+        str | None, Query(description="VOLUME.DOCUMENT list, e.g. 1.1,1.4; default all")
+    ] = None,
+) -> Response:
+    """The chosen pages' bytes, concatenated in manifest order; resumable with HTTP Range.
+
+    The receiver splits the body by the manifest's page sizes and verifies each page's hash.
+    """
+    c: Container = request.app.state.container
+    require_dossier(uow, principal, dossier_id, root, Action.DOSSIER_READ)
+    plan = dossiers.content_plan(uow, principal, dossier_id, root, _documents(documents))
+    total = plan.length
+    start, end, code = 0, total, 200
+    headers = {"Accept-Ranges": "bytes", "X-Merkle-Root": root}
+    spec = request.headers.get("range")
+    if spec:
+        m = _RANGE.match(spec.strip())
+        if m is None or (not m.group(1) and not m.group(2)):
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{total}"})
+        if m.group(1):
+            start = int(m.group(1))
+            end = min(total, int(m.group(2)) + 1) if m.group(2) else total
+        else:  # suffix range: the last N bytes
+            start = max(0, total - int(m.group(2)))
+        if start >= total or start >= end:
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{total}"})
+        code = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
+    headers["Content-Length"] = str(end - start)
+    return StreamingResponse(
+        dossiers.iter_content(c.page_store(), plan, start, end),
+        status_code=code,
+        media_type="application/octet-stream",
+        headers=headers,
+    )
+
+
+@router.get(
+    "/{dossier_id}/versions/{root}/pages/{sha256}", openapi_extra=policy(Action.DOSSIER_READ)
+)
+def page(
+    dossier_id: str, root: str, sha256: str, principal: CurrentPrincipal, request: Request
+) -> Response:
+    """One page, verified at the hub (a corrupt blob answers a problem naming the page)."""
+    c: Container = request.app.state.container
+    _require(c, principal, dossier_id, root, Action.DOSSIER_READ, page=sha256)
+    return Response(
+        dossiers.read_page(c, dossier_id, root, sha256), media_type="application/octet-stream"
+    )
+
+
+@router.post("/{dossier_id}/versions/{root}/verify", openapi_extra=policy(Action.DOSSIER_READ))
+def verify(
+    dossier_id: str, root: str, principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
+    """Decrypt and hash every stored page of the version; lists missing and corrupt pages."""
+    c: Container = request.app.state.container
+    _require(c, principal, dossier_id, root, Action.DOSSIER_READ)
+    return dossiers.verify_stored(c, dossier_id, root)

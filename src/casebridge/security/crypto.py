@@ -1,0 +1,205 @@
+"""Crypto suites and the key-encryption key: the only place dossier code meets ciphers.
+
+Why suites: government deployments must use the Chinese national algorithms (SM4, SM3 — GB/T
+32907-2016, GB/T 32905-2016), others use AES-256-GCM and SHA-256 (FIPS 197, SP 800-38D, FIPS
+180-4). Dossier and blob code call a :class:`CryptoSuite` and never name an algorithm, so
+switching ``crypto_suite`` from ``intl`` to ``gm`` touches no dossier code. Both suites use the
+``cryptography`` package (OpenSSL): nothing is hand-rolled.
+
+Why wrapped data keys: each blob is encrypted under its own random data key, and only the
+data key wrapped by the hub's key-encryption key (KEK) is stored beside it. The KEK is a file by
+default; a KMS implements the same :class:`KeyEncryptionKey` protocol (wrap/unwrap).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import struct
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from casebridge.errors import ConfigError, CorruptData
+
+__all__ = [
+    "SUITES",
+    "CryptoSuite",
+    "FileKek",
+    "GmSuite",
+    "IntlSuite",
+    "KeyEncryptionKey",
+    "open_envelope",
+    "seal_envelope",
+    "suite_named",
+]
+
+NONCE_BYTES = 12
+TAG_BYTES = 16
+
+
+class CryptoSuite(Protocol):
+    """An AEAD cipher and a hash, chosen per deployment."""
+
+    name: str
+    key_bytes: int
+
+    def digest(self, data: bytes) -> bytes: ...
+
+    def seal(self, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        """Ciphertext followed by the 16-byte tag."""
+        ...
+
+    def open(self, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        """Plaintext, or :class:`cryptography.exceptions.InvalidTag`."""
+        ...
+
+
+class IntlSuite:
+    """AES-256-GCM and SHA-256."""
+
+    name = "intl"
+    key_bytes = 32
+
+    def digest(self, data: bytes) -> bytes:
+        return hashlib.sha256(data).digest()
+
+    def seal(self, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        return AESGCM(key).encrypt(nonce, data, aad)
+
+    def open(self, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        return AESGCM(key).decrypt(nonce, data, aad)
+
+
+class GmSuite:
+    """SM4-GCM (RFC 8998 §2.1 names this AEAD for TLS) and SM3, through OpenSSL."""
+
+    name = "gm"
+    key_bytes = 16
+
+    def digest(self, data: bytes) -> bytes:
+        return hashlib.new("sm3", data).digest()
+
+    def seal(self, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+        enc.authenticate_additional_data(aad)
+        return enc.update(data) + enc.finalize() + enc.tag
+
+    def open(self, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        if len(data) < TAG_BYTES:
+            raise InvalidTag
+        body, tag = data[:-TAG_BYTES], data[-TAG_BYTES:]
+        dec = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
+        dec.authenticate_additional_data(aad)
+        return dec.update(body) + dec.finalize()
+
+
+SUITES: dict[str, CryptoSuite] = {"intl": IntlSuite(), "gm": GmSuite()}
+
+
+def suite_named(name: str) -> CryptoSuite:
+    try:
+        return SUITES[name]
+    except KeyError:
+        raise ConfigError(f"unknown crypto suite {name!r}; known: {', '.join(SUITES)}") from None
+
+
+class KeyEncryptionKey(Protocol):
+    """Wraps and unwraps data keys; a file key here, a KMS elsewhere."""
+
+    key_id: bytes  # 8 bytes, stored in each envelope so that a rotated KEK is recognised
+
+    def wrap(self, data_key: bytes) -> bytes: ...
+
+    def unwrap(self, wrapped: bytes) -> bytes: ...
+
+
+class FileKek:
+    """A 32-byte KEK in a file (mode 600), created on first use."""
+
+    _AAD = b"casebridge/data-key/v1"
+
+    def __init__(self, path: Path, suite: CryptoSuite) -> None:
+        self.suite = suite
+        self._key = self._load_or_create(path)[: suite.key_bytes]
+        self.key_id = hashlib.sha256(b"kek-id" + self._key).digest()[:8]
+
+    @staticmethod
+    def _load_or_create(path: Path) -> bytes:
+        if path.exists():
+            key = path.read_bytes()
+            if len(key) != 32:
+                raise ConfigError(f"KEK file {path} must hold exactly 32 bytes")
+            return key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, key)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)  # never overwrite a key another process created meanwhile
+        except FileExistsError:
+            key = path.read_bytes()
+        finally:
+            tmp.unlink(missing_ok=True)
+        return key
+
+    def wrap(self, data_key: bytes) -> bytes:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + self.suite.seal(self._key, nonce, data_key, self._AAD)
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        return self.suite.open(self._key, wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], self._AAD)
+
+
+# Envelope layout (all lengths big-endian):
+#   "CBE1" | suite name length (1) | suite name | KEK id (8) | wrapped key length (2) |
+#   wrapped key | nonce (12) | ciphertext ‖ tag
+_MAGIC = b"CBE1"
+
+
+def seal_envelope(suite: CryptoSuite, kek: KeyEncryptionKey, aad: bytes, plaintext: bytes) -> bytes:
+    """Encrypt under a fresh data key; ``aad`` (the page hash) binds the blob to its address."""
+    data_key = secrets.token_bytes(suite.key_bytes)
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    wrapped = kek.wrap(data_key)
+    name = suite.name.encode()
+    header = _MAGIC + bytes([len(name)]) + name + kek.key_id + struct.pack(">H", len(wrapped))
+    return header + wrapped + nonce + suite.seal(data_key, nonce, plaintext, aad)
+
+
+def open_envelope(
+    suite: CryptoSuite, kek: KeyEncryptionKey, aad: bytes, blob: bytes, what: str
+) -> bytes:
+    """Decrypt and authenticate, or raise :class:`CorruptData` naming ``what``."""
+    try:
+        if blob[:4] != _MAGIC:
+            raise ValueError("not a casebridge envelope")
+        n = blob[4]
+        name = blob[5 : 5 + n].decode()
+        pos = 5 + n
+        key_id = blob[pos : pos + 8]
+        (wlen,) = struct.unpack(">H", blob[pos + 8 : pos + 10])
+        pos += 10
+        wrapped = blob[pos : pos + wlen]
+        pos += wlen
+        nonce = blob[pos : pos + NONCE_BYTES]
+        body = blob[pos + NONCE_BYTES :]
+        if name != suite.name:
+            raise ValueError(f"sealed with suite {name!r}, this hub uses {suite.name!r}")
+        if key_id != kek.key_id:
+            raise ValueError("sealed under another key-encryption key")
+        data_key = kek.unwrap(wrapped)
+        return suite.open(data_key, nonce, body, aad)
+    except InvalidTag:
+        raise CorruptData(f"{what}: stored blob fails its authentication tag (altered)") from None
+    except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
+        raise CorruptData(f"{what}: stored blob is unreadable ({exc})") from None

@@ -1,0 +1,533 @@
+"""Dossier use cases on the hub: register a manifest, receive packs, serve and verify pages.
+
+The rule that matters: a page is *accepted* (recorded in ``dossier_page``) only after its bytes
+matched the manifest's hash and size and the blob store made them durable. Everything else —
+bytes that do not match, frames cut short, pages the manifest does not list — is refused with
+an error that names the page, and leaves no accepted trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from casebridge.blobs.sealed import SealedPages
+from casebridge.bootstrap import Container
+from casebridge.config import Settings
+from casebridge.domain.access import Action
+from casebridge.domain.agency import Principal
+from casebridge.domain.dossier import Manifest, Page, PageRef, manifest_from_dict, validate
+from casebridge.domain.dossier_pack import PackReader
+from casebridge.errors import Conflict, CorruptData, InvalidInput, NotFound, Problem
+from casebridge.logs import get_logger
+from casebridge.services import audit
+from casebridge.services.access import require
+from casebridge.services.dossier_access import require_dossier
+from casebridge.store.dossier_models import DossierRow, DossierVersion
+from casebridge.store.uow import UnitOfWork
+
+__all__ = [
+    "ContentPlan",
+    "PackResult",
+    "VersionStatus",
+    "content_plan",
+    "iter_content",
+    "list_versions",
+    "load_manifest",
+    "read_page",
+    "receive_pack",
+    "register_manifest",
+    "verify_stored",
+    "version_status",
+]
+
+T = TypeVar("T")
+_log = get_logger("casebridge.dossiers")
+# Hashing (hashlib) and AES-GCM (OpenSSL) release the GIL: two cores hash and encrypt in
+# parallel while the event loop keeps reading the socket.
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
+_MAX_PENDING = 16  # pages being verified/encrypted at once per pack: bounds memory
+
+
+@dataclass(frozen=True)
+class VersionStatus:
+    dossier_id: str
+    merkle_root: str
+    parent: str | None
+    status: str
+    page_count: int
+    total_bytes: int
+    missing: list[str]
+    created: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dossier_id": self.dossier_id,
+            "merkle_root": self.merkle_root,
+            "parent": self.parent,
+            "status": self.status,
+            "page_count": self.page_count,
+            "total_bytes": self.total_bytes,
+            "missing": self.missing,
+            "created": self.created,
+        }
+
+
+@dataclass
+class PackResult:
+    accepted: int = 0  # pages verified and durably stored by this pack
+    already_held: int = 0  # pages the hub held before (sent needlessly; still verified)
+    bytes: int = 0
+    status: str = "receiving"
+    missing_count: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "already_held": self.already_held,
+            "bytes": self.bytes,
+            "status": self.status,
+            "missing_count": self.missing_count,
+        }
+
+
+def _problems(items: list[Any]) -> list[Problem]:
+    return [Problem(field=i.where, message=i.message, rule=i.rule) for i in items]
+
+
+def _limits(settings: Settings) -> dict[str, int]:
+    return {
+        "max_bytes": settings.dossier_max_bytes,
+        "max_page_bytes": settings.dossier_max_page_bytes,
+    }
+
+
+# Parsed manifests by (dossier, root). A cache only: every process can rebuild it from the
+# database, so it holds no state another hub process would need.
+_MANIFESTS: OrderedDict[tuple[str, str], Manifest] = OrderedDict()
+
+
+def _parsed(version: DossierVersion) -> Manifest:
+    key = (version.dossier_id, version.merkle_root)
+    cached = _MANIFESTS.get(key)
+    if cached is None:
+        manifest, _ = manifest_from_dict(json.loads(version.manifest))
+        if manifest is None:
+            raise CorruptData(f"stored manifest of dossier {version.dossier_id} is unreadable")
+        _MANIFESTS[key] = cached = manifest
+        while len(_MANIFESTS) > 32:
+            _MANIFESTS.popitem(last=False)
+    return cached
+
+
+def _version(uow: UnitOfWork, dossier_id: str, root: str) -> DossierVersion:
+    version = uow.dossiers.version(dossier_id, root)
+    if version is None:
+        raise NotFound(f"dossier {dossier_id} has no version {root}")
+    return version
+
+
+def load_manifest(uow: UnitOfWork, dossier_id: str, root: str | None = None) -> Manifest:
+    """A stored version (the latest when ``root`` is None)."""
+    if root is None:
+        latest = uow.dossiers.latest_version(dossier_id)
+        if latest is None:
+            raise NotFound(f"no dossier {dossier_id}")
+        return _parsed(latest)
+    return _parsed(_version(uow, dossier_id, root))
+
+
+def _status(uow: UnitOfWork, version: DossierVersion, manifest: Manifest) -> VersionStatus:
+    distinct = manifest.distinct_pages()
+    present = uow.dossiers.present(distinct)
+    missing = [h for h in distinct if h not in present]
+    if not missing and version.status != "complete":
+        version.status = "complete"
+    return VersionStatus(
+        manifest.dossier_id,
+        manifest.root,
+        manifest.parent,
+        version.status,
+        manifest.page_count,
+        manifest.total_bytes,
+        missing,
+    )
+
+
+def list_versions(uow: UnitOfWork, dossier_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "merkle_root": v.merkle_root,
+            "parent": v.parent_root,
+            "status": v.status,
+            "page_count": v.page_count,
+            "total_bytes": v.total_bytes,
+            "created_at": v.created_at.isoformat(),
+        }
+        for v in uow.dossiers.versions(dossier_id)
+    ]
+
+
+def version_status(uow: UnitOfWork, dossier_id: str, root: str) -> VersionStatus:
+    version = _version(uow, dossier_id, root)
+    status = _status(uow, version, _parsed(version))
+    uow.commit()
+    return status
+
+
+def register_manifest(
+    uow: UnitOfWork, data: Any, *, principal: Principal, settings: Settings
+) -> VersionStatus:
+    """Store a dossier version's manifest and answer which pages the hub still lacks.
+
+    Idempotent: posting the same manifest again (a resumed push) returns the current gaps.
+    """
+    manifest, problems = manifest_from_dict(data)
+    if manifest is None:
+        raise InvalidInput("the manifest is malformed", problems=_problems(problems))
+    bad = validate(manifest, **_limits(settings))
+    if bad:
+        raise InvalidInput(
+            f"the manifest of dossier {manifest.dossier_id} has {len(bad)} problem(s)",
+            problems=_problems(bad),
+        )
+    # Access: a new dossier needs someone who may open cases; a new version of an existing
+    # dossier must extend a version the caller can read; re-posting one's own is a resume.
+    require(uow, principal, Action.CASE_CREATE)
+    if manifest.parent is not None:
+        require_dossier(uow, principal, manifest.dossier_id, manifest.parent, Action.DOSSIER_READ)
+    elif uow.dossiers.get(manifest.dossier_id) is not None:
+        require_dossier(uow, principal, manifest.dossier_id, None, Action.DOSSIER_WRITE)
+    canonical = manifest.canonical().decode("utf-8")
+    existing = uow.dossiers.version(manifest.dossier_id, manifest.root)
+    if existing is not None:
+        if existing.manifest != canonical:
+            raise Conflict(
+                f"dossier {manifest.dossier_id} already has a different manifest with root "
+                f"{manifest.root}"
+            )
+        status = _status(uow, existing, manifest)
+        uow.commit()
+        return status
+    if manifest.parent is not None:
+        parent = uow.dossiers.version(manifest.dossier_id, manifest.parent)
+        if parent is None:
+            raise InvalidInput(
+                "unknown parent version",
+                problems=[
+                    Problem(
+                        "parent",
+                        f"dossier {manifest.dossier_id} has no version {manifest.parent}",
+                        rule="parent",
+                    )
+                ],
+            )
+        missing_from_child = set(_parsed(parent).distinct_pages()) - set(manifest.distinct_pages())
+        if missing_from_child:
+            raise InvalidInput(
+                "a child version must keep every page of its parent (it is their union)",
+                problems=[
+                    Problem("parent", f"page {h} of the parent is missing", rule="union")
+                    for h in sorted(missing_from_child)[:20]
+                ],
+            )
+    if uow.dossiers.get(manifest.dossier_id) is None:
+        uow.dossiers.add(
+            DossierRow(
+                id=manifest.dossier_id, title=manifest.title, created_by_user_id=principal.user_id
+            )
+        )
+    version = uow.dossiers.add_version(
+        DossierVersion(
+            dossier_id=manifest.dossier_id,
+            merkle_root=manifest.root,
+            parent_root=manifest.parent,
+            manifest=canonical,
+            page_count=manifest.page_count,
+            total_bytes=manifest.total_bytes,
+            status="receiving",
+            created_by_user_id=principal.user_id,
+        )
+    )
+    status = _status(uow, version, manifest)
+    audit.record(
+        uow,
+        "dossier.version.register",
+        "dossier",
+        manifest.dossier_id,
+        actor=principal,
+        detail={
+            "merkle_root": manifest.root,
+            "parent": manifest.parent,
+            "pages": manifest.page_count,
+        },
+    )
+    uow.commit()
+    return VersionStatus(**{**status.__dict__, "created": True})
+
+
+async def _run(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_POOL, fn, *args)
+
+
+def _verify_and_store(pages: SealedPages, sha256: str, body: bytes) -> bool:
+    """True if the bytes hash to ``sha256`` (then they are sealed and written, not yet synced)."""
+    if hashlib.sha256(body).hexdigest() != sha256:
+        return False
+    pages.put(sha256, body)
+    return True
+
+
+async def receive_pack(
+    container: Container,
+    principal: Principal,
+    dossier_id: str,
+    root: str,
+    chunks: AsyncIterator[bytes],
+) -> PackResult:
+    """Read one pack, verify every page, store it encrypted, sync once, then acknowledge.
+
+    Pages verified before a failure (bad bytes, truncation, the sender vanishing) are still
+    synced and recorded, so a resumed transfer re-sends only what was in flight.
+    """
+
+    def load() -> tuple[Manifest, dict[str, int], set[str]]:
+        with container.uow() as uow:
+            manifest = load_manifest(uow, dossier_id, root)
+            distinct = manifest.distinct_pages()
+            return manifest, distinct, uow.dossiers.present(distinct)
+
+    manifest, expected, held = await _run(load)
+    pages = container.page_store()
+    max_page = container.settings.dossier_max_page_bytes
+    result = PackResult()
+    verified: dict[str, int] = {}
+    pending: deque[tuple[str, int, asyncio.Future[bool]]] = deque()
+    reader = PackReader()
+
+    def where(sha: str) -> str:
+        ref = manifest.where(sha)
+        return str(ref) if ref else f"page {sha}"
+
+    async def settle(limit: int) -> None:
+        while len(pending) > limit:
+            sha, size, fut = pending.popleft()
+            if await fut:
+                verified[sha] = size
+            else:
+                result.problems.append(
+                    Problem(where(sha), "bytes do not match the page hash", code=sha, rule="digest")
+                )
+
+    try:
+        async for chunk in chunks:
+            reader.feed(chunk)
+            while True:
+                header = reader.next_header()
+                if header is None:
+                    break
+                if header.sha256 not in expected:
+                    raise InvalidInput(
+                        "pack holds a page this dossier version does not list",
+                        problems=[
+                            Problem(
+                                f"page {header.sha256}", "not in the manifest", rule="unknown-page"
+                            )
+                        ],
+                    )
+                if header.size != expected[header.sha256] or header.size > max_page:
+                    raise InvalidInput(
+                        "pack frame size differs from the manifest",
+                        problems=[
+                            Problem(
+                                where(header.sha256),
+                                f"frame says {header.size} bytes, "
+                                f"manifest {expected[header.sha256]}",
+                                rule="size",
+                            )
+                        ],
+                    )
+                body = reader.next_body()
+                if body is None:
+                    break
+                result.bytes += len(body)
+                if header.sha256 in held or header.sha256 in verified:
+                    result.already_held += 1
+                    continue
+                fut = asyncio.ensure_future(_run(_verify_and_store, pages, header.sha256, body))
+                pending.append((header.sha256, header.size, fut))
+                await settle(_MAX_PENDING)
+        await settle(0)
+        cut, got = reader.pending()
+        if cut is not None:
+            result.problems.append(
+                Problem(
+                    where(cut.sha256),
+                    f"truncated pack: {got} of {cut.size} bytes arrived",
+                    code=cut.sha256,
+                    rule="truncated",
+                )
+            )
+    finally:
+        await settle(0)
+        if verified:
+            await _run(pages.sync)  # once per pack, before any acknowledgement
+
+            def record() -> tuple[str, int]:
+                with container.uow() as uow:
+                    uow.dossiers.add_pages(verified)
+                    version = _version(uow, dossier_id, root)
+                    status = _status(uow, version, manifest)
+                    audit.record(
+                        uow,
+                        "dossier.pack.accept",
+                        "dossier",
+                        dossier_id,
+                        actor=principal,
+                        detail={"merkle_root": root, "pages": len(verified)},
+                    )
+                    uow.commit()
+                    return status.status, len(status.missing)
+
+            result.status, result.missing_count = await _run(record)
+            result.accepted = len(verified)
+    if result.problems:
+        raise InvalidInput(
+            f"pack for dossier {dossier_id}: {len(result.problems)} page(s) refused; "
+            f"{result.accepted} verified page(s) kept",
+            problems=result.problems,
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class ContentPlan:
+    """The bytes of a download: the chosen pages' plaintexts, concatenated in manifest order."""
+
+    manifest: Manifest
+    pages: list[tuple[PageRef, Page]]
+
+    @property
+    def length(self) -> int:
+        return sum(p.size for _, p in self.pages)
+
+
+def content_plan(
+    uow: UnitOfWork,
+    principal: Principal,
+    dossier_id: str,
+    root: str,
+    documents: list[tuple[int, int]] | None,
+) -> ContentPlan:
+    manifest = load_manifest(uow, dossier_id, root)
+    if documents:
+        known = {(r.volume, r.document) for r, _ in manifest.located_pages()}
+        unknown = [d for d in documents if d not in known]
+        if unknown:
+            raise InvalidInput(
+                "no such document",
+                problems=[
+                    Problem("documents", f"volume {v} document {d} is not in the dossier")
+                    for v, d in unknown
+                ],
+            )
+    chosen = manifest.select(documents) if documents else list(manifest.located_pages())
+    audit.record(
+        uow,
+        "dossier.read",
+        "dossier",
+        dossier_id,
+        actor=principal,
+        detail={"merkle_root": root, "documents": documents or "all", "pages": len(chosen)},
+    )
+    uow.commit()
+    return ContentPlan(manifest, chosen)
+
+
+async def iter_content(
+    pages: SealedPages, plan: ContentPlan, start: int = 0, end: int | None = None
+) -> AsyncIterator[bytes]:
+    """Stream bytes [start, end) of the plan; pages are decrypted ahead in the thread pool.
+
+    A page whose blob fails authentication raises :class:`CorruptData` mid-stream: the
+    connection is cut short, and the receiver, who verifies every page, names it.
+    """
+    end = plan.length if end is None else end
+    offsets: list[tuple[int, PageRef, Page]] = []
+    pos = 0
+    for ref, page in plan.pages:
+        if pos + page.size > start and pos < end:
+            offsets.append((pos, ref, page))
+        pos += page.size
+    ahead: deque[tuple[int, Page, Future[bytes]]] = deque()
+    todo = iter(offsets)
+
+    def fill() -> None:
+        while len(ahead) < 4:
+            nxt = next(todo, None)
+            if nxt is None:
+                return
+            at, ref, page = nxt
+            fut = _POOL.submit(pages.get, page.sha256, str(ref), rehash=False)
+            ahead.append((at, page, fut))
+
+    fill()
+    while ahead:
+        at, page, fut = ahead.popleft()
+        try:
+            data = await asyncio.wrap_future(fut)
+        except CorruptData as exc:
+            # Headers are gone: all we can do is cut the stream; the receiver names the page.
+            _log.error("dossier.page.corrupt", detail=exc.message)
+            raise
+        fill()
+        lo = max(0, start - at)
+        hi = min(page.size, end - at)
+        yield data if (lo, hi) == (0, page.size) else data[lo:hi]
+
+
+def read_page(container: Container, dossier_id: str, root: str, sha256: str) -> bytes:
+    """One page, verified; :class:`CorruptData` names dossier, volume, document and page."""
+    with container.uow() as uow:
+        manifest = load_manifest(uow, dossier_id, root)
+    ref = manifest.where(sha256)
+    if ref is None:
+        raise NotFound(f"dossier {dossier_id} version {root} has no page {sha256}")
+    return container.page_store().get(sha256, str(ref))
+
+
+def verify_stored(container: Container, dossier_id: str, root: str) -> dict[str, Any]:
+    """Decrypt and hash every stored page of a version; report (not raise) what fails."""
+    with container.uow() as uow:
+        manifest = load_manifest(uow, dossier_id, root)
+        held = uow.dossiers.present(manifest.distinct_pages())
+    store = container.page_store()
+    corrupt: list[str] = []
+    missing: list[str] = []
+    checked: set[str] = set()
+    for ref, page in manifest.located_pages():
+        if page.sha256 in checked:
+            continue
+        checked.add(page.sha256)
+        if page.sha256 not in held:
+            missing.append(str(ref))
+            continue
+        try:
+            store.get(page.sha256, str(ref))
+        except (CorruptData, NotFound) as exc:
+            corrupt.append(exc.message)
+    return {
+        "dossier_id": dossier_id,
+        "merkle_root": root,
+        "pages_checked": len(checked) - len(missing),
+        "missing": missing,
+        "corrupt": corrupt,
+        "ok": not corrupt and not missing,
+    }

@@ -1,0 +1,156 @@
+"""`casebridge dossier` as a user runs it: subprocesses against a live hub on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from casebridge.bootstrap import Container
+from tests.conftest import LiveServer
+from tests.integration.dossier_helpers import demo_token, make_folder
+from tests.integration.test_cli import run_cli
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {"CASEBRIDGE_VAR_DIR": str(tmp_path / "client-var")}
+
+
+def test_killed_push_resumes_and_resends_at_most_the_packs_in_flight(
+    hub: LiveServer, container: Container, tmp_path: Path
+) -> None:
+    token = demo_token(container)
+    folder = make_folder(tmp_path / "D-kill", volumes=3, pages=40, size=100_000)
+    env = _env(tmp_path)
+    packed = run_cli("dossier", "pack", str(folder), "--json", env=env, cwd=tmp_path)
+    assert packed.returncode == 0, packed.stderr
+    total = json.loads(packed.stdout)["pages"]
+    assert total == 120
+    parallel, pack_mb = 2, 1  # 1 MB packs of 100 KB pages: 10 pages per pack
+    args = ["dossier", "push", str(folder), "--hub", hub.url, "--token", token, "--json"]
+    args += ["--parallel", str(parallel), "--pack-mb", str(pack_mb)]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")}
+    acked = 0
+    with subprocess.Popen(
+        [sys.executable, "-m", "casebridge.cli", *args, "--bwlimit", "3000"],
+        env={**base, **env},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as sender:
+        assert sender.stdout is not None
+        for line in sender.stdout:
+            event = json.loads(line)
+            if event["event"] == "pack":
+                acked = event["acked_pages"]
+            if acked >= total // 2:
+                sender.kill()  # SIGKILL: no goodbye, packs in flight are cut mid-body
+                break
+        sender.wait(10)
+    assert total // 2 <= acked < total, "the sender must die midway"
+    time.sleep(1.0)  # let the hub finish handling the cut connections
+    with container.uow() as uow:
+        held_after_kill = uow.dossiers.page_count()
+    assert held_after_kill >= acked  # everything acknowledged is durable at the hub
+
+    rerun = run_cli(*args, env=env, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    done = json.loads(rerun.stdout.strip().splitlines()[-1])
+    assert done["event"] == "done"
+    assert done["status"] == "complete"
+    # The hub asks for exactly what it lacks; nothing acknowledged travels again, and what
+    # was lost is no more than the packs in flight when the sender died.
+    assert done["pages_missing_at_start"] == total - held_after_kill
+    assert done["pages_sent"] == total - held_after_kill
+    assert done["pages_sent"] <= total - acked
+    assert (total - acked) - done["pages_sent"] <= parallel * 10
+
+
+def test_pack_reports_every_bad_file_at_once(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "D-bad", volumes=1, pages=2, size=10)
+    (folder / "01-卷1" / "notes.docx").write_bytes(b"x")
+    (folder / "01-卷1" / "nested").mkdir()
+    r = run_cli("dossier", "pack", str(folder), env=_env(tmp_path), cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: cannot pack")
+    assert "notes.docx: unsupported media type" in r.stderr
+    assert "nested: volumes hold files, not folders" in r.stderr
+
+
+def test_catalogue_groups_pages_into_documents(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "D-cat", volumes=1, pages=5, size=10)
+    (folder / "catalogue.csv").write_text(
+        "volume,first_page,last_page,code,title,source_agency\n"
+        "01-卷1,1,2,LAJDS,立案决定书,DEMO350102GA\n"
+        "01-卷1,3,5,XWBL,询问笔录,DEMO350102GA\n",
+        encoding="utf-8",
+    )
+    r = run_cli("dossier", "pack", str(folder), "--json", env=_env(tmp_path), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    docs = json.loads(r.stdout)["volumes"][0]["documents"]
+    assert [(d["title"], d["pages"]) for d in docs] == [
+        ("立案决定书", [1, 2]),
+        ("询问笔录", [3, 5]),
+    ]
+    shown = run_cli("dossier", "show", str(folder), "--json", env=_env(tmp_path), cwd=tmp_path)
+    assert json.loads(shown.stdout)["pages"] == 5
+
+
+def test_verify_names_an_altered_page_and_fails(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "D-v", volumes=2, pages=3, size=100)
+    env = _env(tmp_path)
+    assert run_cli("dossier", "pack", str(folder), env=env, cwd=tmp_path).returncode == 0
+    ok = run_cli("dossier", "verify", str(folder), "--json", env=env, cwd=tmp_path)
+    assert json.loads(ok.stdout)["ok"] is True
+    page = folder / "02-卷2" / "0002.jpg"
+    data = bytearray(page.read_bytes())
+    data[10] ^= 1
+    page.write_bytes(bytes(data))
+    bad = run_cli("dossier", "verify", str(folder), env=env, cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "volume 2 «02-卷2», document 1 «02-卷2», page 2 (0002.jpg)" in bad.stderr
+
+
+def test_pull_with_cli_writes_verified_pages(
+    hub: LiveServer, container: Container, tmp_path: Path
+) -> None:
+    token = demo_token(container)
+    folder = make_folder(tmp_path / "D-pull", volumes=1, pages=3, size=1000)
+    env = _env(tmp_path)
+    common = ["--hub", hub.url, "--token", token, "--json"]
+    assert run_cli("dossier", "pack", str(folder), env=env, cwd=tmp_path).returncode == 0
+    assert run_cli("dossier", "push", str(folder), *common, env=env, cwd=tmp_path).returncode == 0
+    r = run_cli("dossier", "pull", "D-pull", str(tmp_path / "in"), *common, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["pages"] == 3
+    assert (tmp_path / "in" / "01-卷1" / "0003.jpg").read_bytes() == (
+        folder / "01-卷1" / "0003.jpg"
+    ).read_bytes()
+
+
+def test_fast_entry_point_keeps_the_one_line_error_contract(tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")}
+    r = subprocess.run(
+        [sys.executable, "-m", "casebridge.entry", "dossier", "verify", str(tmp_path / "none")],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: no manifest at")
+    assert r.stderr.strip().count("\n") == 0
+    full = subprocess.run(
+        [sys.executable, "-m", "casebridge.entry", "version", "--json"],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert json.loads(full.stdout)["version"]

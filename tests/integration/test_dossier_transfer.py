@@ -1,0 +1,230 @@
+"""Dossier transfer over real HTTP (loopback): manifest → missing pages → packs → download."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from casebridge.bootstrap import Container
+from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
+from casebridge.errors import CorruptData, InvalidInput, NotFound
+from casebridge.gateway.dossier_client import HubClient
+from casebridge.gateway.dossier_folder import MANIFEST_NAME, pack, read_manifest, verify_folder
+from tests.conftest import LiveServer
+from tests.integration.dossier_helpers import demo_token, make_folder, transfer_with_dossier
+
+
+@pytest.fixture
+def token(container: Container) -> str:
+    return demo_token(container)
+
+
+@pytest.fixture
+def api(hub: LiveServer, token: str) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=hub.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        yield client
+
+
+def _packed(tmp_path: Path, name: str = "D-2026-001", **kw: int) -> tuple[Path, object]:
+    folder = make_folder(
+        tmp_path / name, kw.get("volumes", 2), kw.get("pages", 5), kw.get("size", 3000)
+    )
+    return folder, pack(folder, dossier_id=name, title="张某盗窃案", agency="DEMO350102GA")
+
+
+def test_push_then_pull_gives_back_every_page_verified(
+    hub: LiveServer, token: str, tmp_path: Path
+) -> None:
+    folder, manifest = _packed(tmp_path)
+    with HubClient(hub.url, token) as client:
+        pushed = client.push(folder, manifest, pack_bytes=8000)  # type: ignore[arg-type]
+        assert pushed.status == "complete"
+        assert pushed.pages_sent == 10
+        assert pushed.packs_sent > 1
+        pulled = client.pull("D-2026-001", tmp_path / "out")
+    assert pulled.pages == 10
+    received = read_manifest(tmp_path / "out" / MANIFEST_NAME)
+    assert received.root == manifest.root  # type: ignore[attr-defined]
+    assert verify_folder(tmp_path / "out", received).bad == []
+
+
+def test_a_page_the_hub_holds_is_never_uploaded_again(
+    hub: LiveServer, token: str, tmp_path: Path
+) -> None:
+    folder, manifest = _packed(tmp_path)
+    with HubClient(hub.url, token) as client:
+        client.push(folder, manifest)  # type: ignore[arg-type]
+        again = client.push(folder, manifest)  # type: ignore[arg-type]
+        assert again.pages_missing_at_start == 0
+        assert again.pages_sent == 0
+        # Same scans under another dossier id: stored once, nothing travels.
+        other = pack(folder, dossier_id="D-other", title="另案", agency="X")
+        assert client.register(other)["missing"] == []
+
+
+def test_forwarded_version_sends_only_the_new_pages(
+    hub: LiveServer, container: Container, tmp_path: Path
+) -> None:
+    police = demo_token(container, "police.handler")
+    proc = demo_token(container, "procuratorate.handler")
+    folder, manifest = _packed(tmp_path)
+    with HubClient(hub.url, police) as client:
+        client.push(folder, manifest)  # type: ignore[arg-type]
+    inbox = tmp_path / "proc"
+    # Never sent to the procuratorate: for it the dossier does not exist.
+    with HubClient(hub.url, proc) as client, pytest.raises(NotFound):
+        client.pull("D-2026-001", tmp_path / "too-early")
+    ref = f"D-2026-001@{manifest.root}"  # type: ignore[attr-defined]
+    transfer_with_dossier(hub.url, police, ref, signer=proc)
+    with HubClient(hub.url, proc) as client:
+        client.pull("D-2026-001", inbox)
+        received = read_manifest(inbox / MANIFEST_NAME)
+        new = inbox / "03-检察文书"
+        new.mkdir()
+        for i in range(3):
+            (new / f"{i:04d}.pdf").write_bytes(bytes([i]) * 500)
+        child = pack(inbox, dossier_id="", title="", agency="DEMO350102JCY", extends=received)
+        assert child.parent == received.root
+        sent = client.push(inbox, child)
+    assert sent.pages_missing_at_start == 3
+    assert sent.pages_sent == 3
+    assert sent.status == "complete"
+
+
+def test_pull_of_chosen_documents_and_http_range(
+    api: httpx.Client, hub: LiveServer, token: str, tmp_path: Path
+) -> None:
+    folder, manifest = _packed(tmp_path)
+    with HubClient(hub.url, token) as client:
+        client.push(folder, manifest)  # type: ignore[arg-type]
+        part = client.pull("D-2026-001", tmp_path / "part", documents=[(2, 1)])
+    assert part.pages == 5
+    assert not any((tmp_path / "part" / "01-卷1").iterdir())
+    root = manifest.root  # type: ignore[attr-defined]
+    url = f"/api/v1/dossiers/D-2026-001/versions/{root}/content"
+    whole = api.get(url)
+    assert whole.headers["accept-ranges"] == "bytes"
+    tail = api.get(url, headers={"Range": "bytes=4000-"})
+    assert tail.status_code == 206
+    assert (
+        tail.headers["content-range"] == f"bytes 4000-{len(whole.content) - 1}/{len(whole.content)}"
+    )
+    assert tail.content == whole.content[4000:]
+    assert api.get(url, headers={"Range": "bytes=99999999-"}).status_code == 416
+
+
+def test_one_flipped_byte_in_a_stored_blob_is_named_on_pull(
+    hub: LiveServer, container: Container, token: str, tmp_path: Path
+) -> None:
+    folder, manifest = _packed(tmp_path)
+    with HubClient(hub.url, token) as client:
+        client.push(folder, manifest)  # type: ignore[arg-type]
+    page3 = manifest.volumes[1].documents[0].pages[2]  # type: ignore[attr-defined]
+    blob = (
+        container.settings.effective_blob_dir / page3.sha256[:2] / page3.sha256[2:4] / page3.sha256
+    )
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    blob.write_bytes(bytes(data))
+    with HubClient(hub.url, token) as client, pytest.raises(CorruptData) as caught:
+        client.pull("D-2026-001", tmp_path / "out")
+    message = caught.value.message
+    assert "dossier D-2026-001" in message
+    assert "volume 2" in message
+    assert "document 1 «02-卷2»" in message
+    assert "page 3 (0003.jpg)" in message
+    assert not (tmp_path / "out" / "02-卷2" / "0003.jpg").exists()
+    assert (tmp_path / "out" / "02-卷2" / "0002.jpg").exists()  # earlier pages verified, kept
+
+
+def _post_pack(api: httpx.Client, manifest: object, body: bytes) -> httpx.Response:
+    root = manifest.root  # type: ignore[attr-defined]
+    api.post("/api/v1/dossiers", json=manifest.to_dict())  # type: ignore[attr-defined]
+    return api.post(
+        f"/api/v1/dossiers/D-2026-001/versions/{root}/packs",
+        content=body,
+        headers={"Content-Type": MEDIA_TYPE},
+    )
+
+
+def _pages(folder: Path) -> list[tuple[str, bytes]]:
+    files = sorted(folder.glob("*/*.jpg"))
+    return [(hashlib.sha256(f.read_bytes()).hexdigest(), f.read_bytes()) for f in files]
+
+
+def test_bytes_that_do_not_match_are_refused_naming_the_page_and_others_kept(
+    api: httpx.Client, tmp_path: Path
+) -> None:
+    folder, manifest = _packed(tmp_path)
+    pages = _pages(folder)
+    (h1, d1), (h2, d2) = pages[0], pages[1]
+    bad = bytes([d2[0] ^ 1]) + d2[1:]
+    resp = _post_pack(
+        api, manifest, frame_header(h1, len(d1)) + d1 + frame_header(h2, len(bad)) + bad
+    )
+    assert resp.status_code == 422
+    problem = resp.json()
+    assert "1 verified page(s) kept" in problem["detail"]
+    assert problem["problems"][0]["rule"] == "digest"
+    assert "page 2 (0002.jpg)" in problem["problems"][0]["field"]
+    status = api.get(f"/api/v1/dossiers/D-2026-001/versions/{manifest.root}").json()  # type: ignore[attr-defined]
+    assert h1 not in status["missing"]
+    assert h2 in status["missing"]
+
+
+def test_truncated_pack_is_refused_naming_the_page(api: httpx.Client, tmp_path: Path) -> None:
+    folder, manifest = _packed(tmp_path)
+    (h1, d1), (h2, d2) = _pages(folder)[:2]
+    resp = _post_pack(
+        api, manifest, frame_header(h1, len(d1)) + d1 + frame_header(h2, len(d2)) + d2[:100]
+    )
+    assert resp.status_code == 422
+    item = resp.json()["problems"][0]
+    assert item["rule"] == "truncated"
+    assert "page 2 (0002.jpg)" in item["field"]
+    assert "100 of 3000 bytes" in item["message"]
+
+
+def test_page_not_in_the_manifest_is_refused(api: httpx.Client, tmp_path: Path) -> None:
+    _, manifest = _packed(tmp_path)
+    stranger = b"not listed"
+    h = hashlib.sha256(stranger).hexdigest()
+    resp = _post_pack(api, manifest, frame_header(h, len(stranger)) + stranger)
+    assert resp.status_code == 422
+    assert resp.json()["problems"][0]["rule"] == "unknown-page"
+
+
+def test_bad_manifest_lists_every_problem(api: httpx.Client, tmp_path: Path) -> None:
+    _, manifest = _packed(tmp_path)
+    data = json.loads(json.dumps(manifest.to_dict()))  # type: ignore[attr-defined]
+    del data["merkle_root"]
+    first = data["volumes"][0]["documents"][0]["pages"]
+    first[0]["name"] = "../evil.jpg"
+    first[1]["media_type"] = "text/html"
+    resp = api.post("/api/v1/dossiers", json=data)
+    assert resp.status_code == 422
+    rules = sorted(p["rule"] for p in resp.json()["problems"])
+    assert rules == ["media-type", "path-traversal"]
+
+
+def test_dossier_routes_need_a_token(hub: LiveServer) -> None:
+    resp = httpx.get(f"{hub.url}/api/v1/dossiers/x")
+    assert resp.status_code == 401
+
+
+def test_push_of_a_changed_file_is_refused(hub: LiveServer, token: str, tmp_path: Path) -> None:
+    folder, manifest = _packed(tmp_path)
+    target = sorted(folder.glob("01-*/*.jpg"))[0]
+    target.write_bytes(target.read_bytes()[:-1])
+    with (
+        HubClient(hub.url, token) as client,
+        pytest.raises((CorruptData, InvalidInput, httpx.HTTPError)),
+    ):
+        client.push(folder, manifest)  # type: ignore[arg-type]
