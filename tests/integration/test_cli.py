@@ -129,3 +129,21 @@ def test_procedure_check_bad_file_is_one_clear_error(tmp_path: Path) -> None:
     assert r.stderr.startswith("error: scenario is invalid")
     assert "events[0].date" in r.stderr
     assert "events[0].node" in r.stderr
+
+
+def test_audit_verify_names_the_tampered_event(tmp_path: Path) -> None:
+    import sqlite3
+
+    env = {"CASEBRIDGE_VAR_DIR": str(tmp_path / "var")}
+    assert run_cli("init", env=env, cwd=tmp_path).returncode == 0
+    ok = run_cli("audit", "verify", "--json", env=env, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["ok"] is True
+    db = sqlite3.connect(tmp_path / "var" / "casebridge.db")
+    with db:
+        db.execute("UPDATE audit_event SET object_id = 'forged' WHERE seq = 4")
+    db.close()
+    bad = run_cli("audit", "verify", env=env, cwd=tmp_path)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("error: audit log verification failed at event #4")
+    assert "was altered" in bad.stderr
