@@ -20,6 +20,7 @@ from rich.table import Table
 from casebridge import __version__
 from casebridge.bootstrap import Container, bootstrap
 from casebridge.cli_codes import codes_app
+from casebridge.cli_common import JsonFlag, print_json
 from casebridge.cli_dossier import dossier_app
 from casebridge.config import Settings, load_settings
 from casebridge.errors import CasebridgeError
@@ -46,7 +47,6 @@ app.add_typer(codes_app, name="codes")
 app.add_typer(dossier_app, name="dossier")
 
 out = Console(highlight=False, soft_wrap=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 class _State:
@@ -74,10 +74,6 @@ def settings() -> Settings:
     return _state.settings
 
 
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
 def _migrated_container() -> Container:
     c = bootstrap(settings())
     upgrade(c.engine)
@@ -88,7 +84,7 @@ def _migrated_container() -> Container:
 def version(as_json: JsonFlag = False) -> None:
     """Print the version."""
     if as_json:
-        _print_json({"version": __version__})
+        print_json({"version": __version__})
     else:
         out.print(f"casebridge {__version__}")
 
@@ -105,7 +101,7 @@ def db_upgrade(as_json: JsonFlag = False) -> None:
         c.close()
     data = {"database": describe_url(str(c.engine.url)), "from": before, "to": after}
     if as_json:
-        _print_json(data)
+        print_json(data)
     else:
         out.print(f"database {data['database']}: {before or 'empty'} → {after}")
 
@@ -123,7 +119,7 @@ def db_current(as_json: JsonFlag = False) -> None:
     finally:
         c.close()
     if as_json:
-        _print_json(data)
+        print_json(data)
     else:
         out.print(f"database {data['database']}: at {data['current']}, head {data['head']}")
 
@@ -165,7 +161,7 @@ def init(
         "tokens_file": str(settings().var_dir / "demo-tokens.json") if demo else None,
     }
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     if report.changed:
         created = ", ".join(f"{n} {what}" for what, n in sorted(report.created.items()))
@@ -190,7 +186,7 @@ def admin_token(
     finally:
         c.close()
     if as_json:
-        _print_json({"username": username, "token": token})
+        print_json({"username": username, "token": token})
     else:
         out.print(token)
 

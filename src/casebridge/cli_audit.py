@@ -5,23 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from casebridge.audit.proof import verify_export
+from casebridge.cli_common import JsonFlag, print_json
 from casebridge.errors import CasebridgeError, InvalidInput
 
 __all__ = ["audit_app"]
 
 audit_app = typer.Typer(help="The tamper-evident audit log (留痕).", no_args_is_help=True)
 out = Console(highlight=False, soft_wrap=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 class AuditBroken(CasebridgeError):
@@ -44,7 +40,7 @@ def verify(as_json: JsonFlag = False) -> None:
     finally:
         c.close()
     if as_json:
-        _json(report.as_dict())
+        print_json(report.as_dict())
     elif report.ok:
         out.print(f"audit log intact: {report.events} events, {report.checkpoints} checkpoints")
     if not report.ok:
@@ -69,7 +65,7 @@ def checkpoint(as_json: JsonFlag = False) -> None:
     finally:
         c.close()
     if as_json:
-        _json(data)
+        print_json(data)
     else:
         out.print(f"checkpoint: {data}")
 
@@ -114,7 +110,7 @@ def verify_proof(
         raise InvalidInput(f"cannot read {file}: {exc}") from None
     report = verify_export(doc, trusted)
     if as_json:
-        _json({"ok": report.ok, "events": report.events, "problems": report.problems})
+        print_json({"ok": report.ok, "events": report.events, "problems": report.problems})
     elif report.ok:
         out.print(f"{report.events} events verified against the signed tree head")
     if not report.ok:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from casebridge.cli_common import JsonFlag, print_json
 from casebridge.domain.codes import Entry
 from casebridge.errors import InvalidInput, Problem
 from casebridge.services import standards as service
@@ -27,11 +28,6 @@ codes_app = typer.Typer(
     no_args_is_help=True,
 )
 _out = Console(highlight=False, soft_wrap=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def _entries_table(title: str, rows: list[tuple[str, Entry]], with_table: bool) -> None:
@@ -96,7 +92,7 @@ def list_(
             for d in std.dialects.values()
         ]
         if as_json:
-            _json({"tables": data, "dialects": dialects})
+            print_json({"tables": data, "dialects": dialects})
             return
         t = Table(title="standard code tables")
         for col in ("table", "title", "version", "effective", "codes"):
@@ -117,7 +113,7 @@ def list_(
     tab = std.table(table)
     entries = tab.current() if current else list(tab.entries.values())
     if as_json:
-        _json(
+        print_json(
             {
                 "table": tab.name,
                 "version": tab.version,
@@ -145,7 +141,7 @@ def show(
     e = std.entry(table, code)
     data = {"table": table, "version": std.table(table).version, **std.describe(table, e)}
     if as_json:
-        _json(data)
+        print_json(data)
     else:
         for k, v in data.items():
             if v not in ("", [], None):
@@ -162,7 +158,7 @@ def search(
     std = load_standards()
     hits = std.search(text, table)
     if as_json:
-        _json([{"table": t, **std.describe(t, e)} for t, e in hits])
+        print_json([{"table": t, **std.describe(t, e)} for t, e in hits])
     else:
         _entries_table(f"{len(hits)} match(es) for {text!r}", hits, True)
 
@@ -187,7 +183,7 @@ def convert(
         res = service.convert_payload(payload, source, target)
     except InvalidInput as exc:
         if as_json:
-            _json(
+            print_json(
                 {"ok": False, "error": exc.message, "problems": [p.as_dict() for p in exc.problems]}
             )
         _fail(exc.message, exc.problems)
@@ -201,9 +197,9 @@ def convert(
         "payload": res.payload,
     }
     if as_json:
-        _json(data)
+        print_json(data)
     else:
-        _json(res.payload)
+        print_json(res.payload)
         versions = ", ".join(
             f"{k} {v}" for k, v in {**res.table_versions, **res.mapping_versions}.items()
         )
@@ -222,7 +218,7 @@ def validate(
     """Validate an identifier; exits 1 (after printing the result) when it is invalid."""
     res = service.validate(kind, text)
     if as_json:
-        _json(res.as_dict())
+        print_json(res.as_dict())
     else:
         _out.print(f"{kind} {text!r}: {'valid' if res.valid else 'INVALID'}")
         for k, v in res.details.items():

@@ -26,6 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from casebridge.cli_common import JsonFlag
 from casebridge.domain.dossier import Manifest
 from casebridge.errors import CorruptData, InvalidInput, Problem
 from casebridge.gateway.dossier_client import HubClient, PushResult
@@ -45,7 +46,6 @@ dossier_app = typer.Typer(
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False, soft_wrap=True)
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 HubOpt = Annotated[str, typer.Option("--hub", help="Hub base URL.")]
 TokenOpt = Annotated[str, typer.Option("--token", help="API token (casebridge admin token).")]
 CaOpt = Annotated[

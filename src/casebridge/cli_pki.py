@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from casebridge.cli_common import JsonFlag
 from casebridge.security.pki import ensure_ca, issue_client, issue_server
 
 __all__ = ["pki_app"]
@@ -19,7 +20,6 @@ pki_app = typer.Typer(
     help="Development PKI for HTTPS and gateway mutual TLS.", no_args_is_help=True
 )
 out = Console(highlight=False, soft_wrap=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 def _folder(folder: Path | None) -> Path:

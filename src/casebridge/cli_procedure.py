@@ -13,6 +13,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from casebridge.cli_common import JsonFlag, print_json
 from casebridge.domain.catalog import LAWS
 from casebridge.domain.scenario import run_scenario
 from casebridge.domain.supervision import SupervisionPolicy
@@ -26,11 +27,6 @@ __all__ = ["nodes_app", "procedure_app", "register"]
 nodes_app = typer.Typer(help="The collaboration-node catalog (协同节点).", no_args_is_help=True)
 procedure_app = typer.Typer(help="Procedure rules, limits and alerts.", no_args_is_help=True)
 out = Console(highlight=False, soft_wrap=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def _basis(items: list[dict[str, Any]]) -> str:
@@ -56,7 +52,7 @@ def nodes_list(
     if sender:
         rows = [r for r in rows if sender in r["from"]]
     if as_json:
-        _json(rows)
+        print_json(rows)
         return
     table = Table(title=f"{len(rows)} collaboration nodes (catalog {cat.version})")
     for col in ("code", "名称", "from → to", "stages", "basis"):
@@ -84,7 +80,7 @@ def nodes_show(
         raise NotFound(f"no collaboration node {code!r}; see `casebridge nodes list`")
     data = node_dict(node, cat.reply_to.get(node.code, ()))
     if as_json:
-        _json(data)
+        print_json(data)
         return
     out.print(f"[bold]{data['code']}[/bold]  {data['name_zh']} / {data['name_en']}")
     out.print(f"  {data['kind']}: {', '.join(data['from'])} → {', '.join(data['to']) or '—'}")
@@ -135,7 +131,7 @@ def procedure_check(
         SupervisionPolicy(due_soon_days=due_soon_days),
     )
     if as_json:
-        _json(result)
+        print_json(result)
         return
     st = result["state"]
     out.print(
@@ -204,7 +200,7 @@ def alerts_command(
     finally:
         c.close()
     if as_json:
-        _json({"as_of": day, "cases": data})
+        print_json({"as_of": day, "cases": data})
         return
     if not data:
         out.print(f"no alerts as of {day}")

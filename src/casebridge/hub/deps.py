@@ -24,10 +24,17 @@ __all__ = [
     "Uow",
     "container",
     "current_principal",
+    "request_id",
     "unit_of_work",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="API token (`casebridge admin token USER`)")
+
+
+def request_id(request: Request) -> str | None:
+    """The request id the middleware gave this request (for audit events)."""
+    rid: str | None = getattr(request.state, "request_id", None)
+    return rid
 
 
 def container(request: Request) -> Container:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from casebridge.domain.access import Action
 from casebridge.hub.api.policy import policy
-from casebridge.hub.deps import CurrentPrincipal, Uow
+from casebridge.hub.deps import CurrentPrincipal, Uow, request_id
 from casebridge.services import access
 from casebridge.services.audit_log import verify_log
 
@@ -35,11 +35,6 @@ class AuditEventOut(BaseModel):
     hash: str
 
 
-def _rid(request: Request) -> str | None:
-    rid: str | None = getattr(request.state, "request_id", None)
-    return rid
-
-
 @router.get("/events", response_model=list[AuditEventOut], openapi_extra=policy(Action.AUDIT_READ))
 def events(
     request: Request,
@@ -49,7 +44,7 @@ def events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
     """Audit events, oldest first, optionally of one case."""
-    access.require(uow, principal, Action.AUDIT_READ, request_id=_rid(request))
+    access.require(uow, principal, Action.AUDIT_READ, request_id=request_id(request))
     rows = uow.audit.for_case(case_id)[:limit] if case_id else uow.audit.list(limit=limit)
     return [
         AuditEventOut(
@@ -74,5 +69,5 @@ def events(
 @router.get("/verify", openapi_extra=policy(Action.AUDIT_READ))
 def verify(request: Request, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
     """Verify the whole chain and every checkpoint now."""
-    access.require(uow, principal, Action.AUDIT_READ, request_id=_rid(request))
+    access.require(uow, principal, Action.AUDIT_READ, request_id=request_id(request))
     return verify_log(uow).as_dict()

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from casebridge.domain.access import Action
 from casebridge.hub.api.policy import policy
-from casebridge.hub.deps import SESSION_COOKIE, CurrentPrincipal, Uow, container
+from casebridge.hub.deps import SESSION_COOKIE, CurrentPrincipal, Uow, container, request_id
 from casebridge.services import login as svc
 
 __all__ = ["router"]
@@ -39,7 +39,7 @@ def login(body: LoginIn, request: Request, response: Response, uow: Uow) -> Logi
         body.password,
         svc.LoginPolicy(s.lockout_threshold, s.lockout_minutes, s.session_hours),
         client_addr=request.client.host if request.client else None,
-        request_id=getattr(request.state, "request_id", None),
+        request_id=request_id(request),
     )
     response.set_cookie(
         SESSION_COOKIE,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from casebridge.domain.access import Action, GrantScope
 from casebridge.hub.api.policy import policy
-from casebridge.hub.deps import CurrentPrincipal, Uow
+from casebridge.hub.deps import CurrentPrincipal, Uow, request_id
 from casebridge.services import access
 
 __all__ = ["router"]
@@ -51,11 +51,6 @@ class GrantOut(BaseModel):
     expires_at: datetime
 
 
-def _rid(request: Request) -> str | None:
-    rid: str | None = getattr(request.state, "request_id", None)
-    return rid
-
-
 @router.get("", response_model=list[CaseOut], openapi_extra=policy(Action.CASE_LIST))
 def list_cases(principal: CurrentPrincipal, uow: Uow) -> list[CaseOut]:
     """Cases whose progress the caller may see."""
@@ -80,7 +75,7 @@ def assign(
 ) -> AssignOut:
     """A department head assigns a handler of the agency to the case (audited)."""
     created = access.assign_handler(
-        uow, principal, case_id, body.username, request_id=_rid(request)
+        uow, principal, case_id, body.username, request_id=request_id(request)
     )
     return AssignOut(case_id=case_id, username=body.username, created=created)
 
@@ -96,7 +91,13 @@ def grant(
 ) -> GrantOut:
     """Time-limited access for a second handler or a supervisor (audited)."""
     g = access.grant_access(
-        uow, principal, case_id, body.username, body.scope, body.days, request_id=_rid(request)
+        uow,
+        principal,
+        case_id,
+        body.username,
+        body.scope,
+        body.days,
+        request_id=request_id(request),
     )
     return GrantOut(
         id=g.id, case_id=g.case_id, user_id=g.user_id, scope=g.scope, expires_at=g.expires_at

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from casebridge.domain.access import Action
 from casebridge.domain.agency import Principal
 from casebridge.hub.api.policy import policy
-from casebridge.hub.deps import CurrentPrincipal, Uow, container
+from casebridge.hub.deps import CurrentPrincipal, Uow, container, request_id
 from casebridge.services import exchanges as svc
 from casebridge.services.clock import today_cn
 from casebridge.store.models import Exchange
@@ -111,11 +111,6 @@ def _out(
     )
 
 
-def _rid(request: Request) -> str | None:
-    rid: str | None = getattr(request.state, "request_id", None)
-    return rid
-
-
 @router.post(
     "/exchanges",
     status_code=201,
@@ -150,7 +145,7 @@ def send_exchange(
             dossier_ref=body.dossier_ref,
         ),
         today=today_cn(),
-        request_id=_rid(request),
+        request_id=request_id(request),
     )
     if result.replayed:
         response.status_code = 200
@@ -168,7 +163,7 @@ def inbox(
 ) -> list[ExchangeOut]:
     """Exchanges addressed to the caller's agency, in the agency's own codes. Content is shown
     to users who may read the case; others see the arrival (`withheld`) and can sign for it."""
-    items = svc.inbox(uow, principal, status=status, request_id=_rid(request))
+    items = svc.inbox(uow, principal, status=status, request_id=request_id(request))
     return [_out(uow, request, principal, i.exchange, readable=i.readable) for i in items]
 
 
@@ -179,7 +174,7 @@ def get_exchange(
     exchange_id: str, request: Request, principal: CurrentPrincipal, uow: Uow
 ) -> ExchangeOut:
     """One exchange with its receipts and replies (sender or receiver only)."""
-    x = svc.get_exchange(uow, principal, exchange_id, request_id=_rid(request))
+    x = svc.get_exchange(uow, principal, exchange_id, request_id=request_id(request))
     return _out(uow, request, principal, x, detail=True)
 
 
@@ -192,7 +187,5 @@ def sign_for(
     exchange_id: str, request: Request, principal: CurrentPrincipal, uow: Uow
 ) -> ReceiptOut:
     """签收: the receiving agency acknowledges the exchange; the sender sees the receipt."""
-    r = svc.sign_for(
-        uow, principal, exchange_id, request_id=getattr(request.state, "request_id", None)
-    )
+    r = svc.sign_for(uow, principal, exchange_id, request_id=request_id(request))
     return ReceiptOut(kind=r.kind, agency_id=r.agency_id, user_id=r.user_id, at=r.at)

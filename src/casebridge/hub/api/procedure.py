@@ -12,7 +12,7 @@ from casebridge.domain.access import Action
 from casebridge.domain.catalog import LAWS, Node
 from casebridge.errors import NotFound
 from casebridge.hub.api.policy import policy
-from casebridge.hub.deps import CurrentPrincipal, Uow, container
+from casebridge.hub.deps import CurrentPrincipal, Uow, container, request_id
 from casebridge.services import supervision as svc
 from casebridge.services.clock import today_cn
 
@@ -112,9 +112,7 @@ def case_procedure(
     """Stage, custody, running limits, alerts, and the nodes the caller's agency may send next."""
     ctx = container(request).procedure
     day = as_of or today_cn()
-    view = svc.case_procedure(
-        uow, ctx, principal, case_id, day, request_id=getattr(request.state, "request_id", None)
-    )
+    view = svc.case_procedure(uow, ctx, principal, case_id, day, request_id=request_id(request))
     return ProcedureOut(
         case_id=view.case.id,
         title=view.case.title,
