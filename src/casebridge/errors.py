@@ -44,6 +44,10 @@ __all__ = [
 ]
 
 
+def N_(message: str) -> str:
+    return message
+
+
 @dataclass(frozen=True)
 class Problem:
     """One specific thing wrong with an input: where, which code, which rule."""
@@ -69,7 +73,7 @@ class CasebridgeError(Exception):
 
     code = "error"
     status = 500
-    title = "Internal error"
+    title = N_("Internal error")
 
     def __init__(self, message: str, *, problems: list[Problem] | None = None) -> None:
         super().__init__(message)
@@ -80,35 +84,35 @@ class CasebridgeError(Exception):
 class ConfigError(CasebridgeError):
     code = "config-error"
     status = 500
-    title = "Invalid configuration"
+    title = N_("Invalid configuration")
 
 
 class StoreError(CasebridgeError):
     code = "store-error"
     status = 503
-    title = "Storage unavailable"
+    title = N_("Storage unavailable")
 
 
 class DatabaseUnavailable(StoreError):
     code = "database-unavailable"
-    title = "Database unavailable"
+    title = N_("Database unavailable")
 
 
 class MigrationsPending(StoreError):
     code = "migrations-pending"
-    title = "Database schema is not current"
+    title = N_("Database schema is not current")
 
 
 class NotFound(CasebridgeError):
     code = "not-found"
     status = 404
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(CasebridgeError):
     code = "conflict"
     status = 409
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class CorruptData(CasebridgeError):
@@ -116,22 +120,22 @@ class CorruptData(CasebridgeError):
 
     code = "corrupt-data"
     status = 500
-    title = "Data failed verification"
+    title = N_("Data failed verification")
 
 
 class InvalidInput(CasebridgeError):
     code = "invalid-input"
     status = 422
-    title = "Invalid input"
+    title = N_("Invalid input")
 
 
 class AuthenticationRequired(CasebridgeError):
     code = "authentication-required"
     status = 401
-    title = "Authentication required"
+    title = N_("Authentication required")
 
 
 class PermissionDenied(CasebridgeError):
     code = "permission-denied"
     status = 403
-    title = "Permission denied"
+    title = N_("Permission denied")

@@ -88,3 +88,13 @@ def test_agencies_lists_the_demo_region(client: httpx.Client, container: Contain
     assert all(a["division_code"] == "350102" for a in agencies)
     courts = client.get("/api/v1/agencies", params={"type": "court"}, headers=auth).json()
     assert [a["code"] for a in courts] == ["DEMO350102FY"]
+
+
+def test_problem_titles_follow_accept_language(client: httpx.Client) -> None:
+    zh = client.get("/api/v1/me", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert zh.json()["title"] == "需要身份认证"
+    assert zh.headers["content-language"] == "zh-Hans"
+    assert zh.json()["type"] == "urn:casebridge:problem:authentication-required"
+    en = client.get("/api/v1/me", headers={"Accept-Language": "en"})
+    assert en.json()["title"] == "Authentication required"
+    assert en.headers["content-language"] == "en"

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from casebridge.domain.catalog import Basis, Catalog, Duration, Node, NodeKind
-from casebridge.errors import InvalidInput, Problem
+from casebridge.errors import N_, InvalidInput, Problem
 
 __all__ = [
     "CaseState",
@@ -74,7 +74,7 @@ class ProcedureRefused(InvalidInput):
     """A proposed exchange breaks a rule of procedure; nothing was changed."""
 
     code = "procedure-refused"
-    title = "Refused by the rules of procedure"
+    title = N_("Refused by the rules of procedure")
 
     def __init__(self, node: str, refusals: list[Refusal]) -> None:
         rules = ", ".join(

@@ -1,5 +1,8 @@
 """RFC 9457 problem+json: the one place that maps errors to HTTP responses.
 
+The ``title`` is in the language the client asks for (``Accept-Language``: Simplified Chinese
+or English); ``type`` and the problem ``field``/``rule`` codes stay language-neutral.
+
 Each error kind has a stable ``type`` URI (``urn:casebridge:problem:<code>``) that clients may
 switch on; ``detail`` is for people; ``problems`` lists every field-level problem at once.
 """
@@ -15,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casebridge.errors import CasebridgeError
+from casebridge.i18n import N_, content_language, negotiate, translate
 from casebridge.logs import get_logger
 
 __all__ = ["PROBLEM_MEDIA_TYPE", "install_problem_handlers", "problem", "problem_type"]
@@ -23,17 +27,18 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 _log = get_logger("casebridge.hub")
 
 _HTTP_CODES = {
-    400: "bad-request",
-    401: "authentication-required",
-    403: "permission-denied",
-    404: "not-found",
-    405: "method-not-allowed",
-    406: "not-acceptable",
-    409: "conflict",
-    413: "payload-too-large",
-    415: "unsupported-media-type",
-    422: "invalid-input",
-    429: "too-many-requests",
+    400: ("bad-request", N_("Bad request")),
+    401: ("authentication-required", N_("Authentication required")),
+    403: ("permission-denied", N_("Permission denied")),
+    404: ("not-found", N_("Not found")),
+    405: ("method-not-allowed", N_("Method not allowed")),
+    406: ("not-acceptable", N_("Not acceptable")),
+    409: ("conflict", N_("Conflict")),
+    413: ("payload-too-large", N_("Payload too large")),
+    415: ("unsupported-media-type", N_("Unsupported media type")),
+    416: ("range-not-satisfiable", N_("Range not satisfiable")),
+    422: ("invalid-input", N_("Invalid input")),
+    429: ("too-many-requests", N_("Too many requests")),
 }
 
 
@@ -50,9 +55,10 @@ def problem(
     problems: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
+    lang = negotiate(request.headers.get("accept-language"))
     body: dict[str, Any] = {
         "type": problem_type(code),
-        "title": title,
+        "title": translate(title, lang),
         "status": status,
         "instance": request.url.path,
         "request_id": getattr(request.state, "request_id", None),
@@ -61,7 +67,8 @@ def problem(
         body["detail"] = detail
     if problems:
         body["problems"] = problems
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    out = {**(headers or {}), "Content-Language": content_language(lang)}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=out)
 
 
 async def _casebridge_error(request: Request, exc: Exception) -> JSONResponse:
@@ -94,7 +101,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         request,
         422,
         "invalid-input",
-        "Invalid input",
+        N_("Invalid input"),
         f"{len(items)} problem(s) in the request",
         items,
     )
@@ -102,8 +109,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http-error")
-    title = code.replace("-", " ").capitalize()
+    code, title = _HTTP_CODES.get(exc.status_code, ("http-error", N_("HTTP error")))
     detail = exc.detail if isinstance(exc.detail, str) else None
     return problem(request, exc.status_code, code, title, detail, headers=exc.headers)
 
@@ -114,7 +120,7 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         request,
         500,
         "internal-error",
-        "Internal error",
+        N_("Internal error"),
         "unexpected error; quote the request id to the operator",
     )
 
