@@ -283,6 +283,40 @@ def rsync_over_ssh(work: Path, folder: Path) -> float:
     return seconds
 
 
+def hand_over(hub: Hub, certfile: Path, did: str, folder: Path) -> None:
+    """The police send the case for prosecution carrying the dossier, and the procuratorate
+    signs for it: the access policy lets the receiver read only what an exchange brought it."""
+    import httpx
+
+    from casebridge.gateway.dossier_folder import MANIFEST_NAME, read_manifest
+
+    root = read_manifest(folder / MANIFEST_NAME).root
+    with httpx.Client(base_url=hub.url, verify=str(certfile), timeout=60) as http:
+        sent = http.post(
+            "/api/v1/exchanges",
+            json={
+                "node": "transfer_for_prosecution",
+                "receiver_agency": "DEMO350102JCY",
+                "payload": {
+                    "case": {"title": f"benchmark {did}"},
+                    "persons": [{"key": "p1", "name": "张某"}],
+                    "documents": [{"type": "prosecution_opinion", "title": "起诉意见书"}],
+                },
+                "dossier_ref": f"{did}@{root}",
+                "idempotency_key": f"bench-{did}-{root[:16]}",
+            },
+            headers={"Authorization": f"Bearer {hub.tokens['police.handler']}"},
+        )
+        if sent.status_code not in (200, 201):
+            raise RuntimeError(f"transfer failed: {sent.text}")
+        signed = http.post(
+            f"/api/v1/exchanges/{sent.json()['id']}/sign-for",
+            headers={"Authorization": f"Bearer {hub.tokens['procuratorate.handler']}"},
+        )
+        if signed.status_code != 200:
+            raise RuntimeError(f"sign-for failed: {signed.text}")
+
+
 def forward_in_process(hub: Hub, certfile: Path, folder: Path, received: Path) -> float:
     from casebridge.gateway.dossier_client import HubClient
     from casebridge.gateway.dossier_folder import pack, read_manifest
@@ -332,6 +366,7 @@ def run(
         )
         assert done["status"] == "complete", done
         res["hub_cpu_a"] = hub.cpu_seconds() - cpu_before
+        hand_over(hub, certfile, did, police)
         received = work / f"procuratorate-{pages}"
         shutil.rmtree(received, ignore_errors=True)
         res["b_s"], res["rss_pull"], pulled = cli(
