@@ -20,7 +20,7 @@ from rich.table import Table
 from casebridge import __version__
 from casebridge.bootstrap import Container, bootstrap
 from casebridge.cli_codes import codes_app
-from casebridge.cli_common import JsonFlag, print_json
+from casebridge.cli_common import JsonFlag, print_json, run_guarded
 from casebridge.cli_dossier import dossier_app
 from casebridge.config import Settings, load_settings
 from casebridge.errors import CasebridgeError
@@ -373,20 +373,7 @@ _register_feature_commands()
 
 def main() -> None:
     """Entry point: one clear line and exit 1 for every deliberate error, never a traceback."""
-    try:
-        app()
-    except CasebridgeError as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
-        for p in exc.problems:
-            sys.stderr.write(
-                f"  - {p.field}: {p.message}" + (f" ({p.code})" if p.code else "") + "\n"
-            )
-        raise SystemExit(1) from None
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
-    except Exception as exc:  # last resort: still one line, with what to report
-        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n")
-        raise SystemExit(1) from None
+    run_guarded(app)
 
 
 if __name__ == "__main__":

@@ -66,31 +66,8 @@ def list_(
     """List the tables, or the codes of one table (retired codes are marked)."""
     std = load_standards()
     if table is None:
-        data = [
-            {
-                "table": t.name,
-                "title_zh": t.title_zh,
-                "title_en": t.title_en,
-                "version": t.version,
-                "effective_from": t.effective_from,
-                "codes": len(t.entries),
-                "source": t.source,
-            }
-            for t in std.tables.values()
-        ]
-        dialects = [
-            {
-                "dialect": d.name,
-                "title_zh": d.title_zh,
-                "title_en": d.title_en,
-                "version": d.version,
-                "effective_from": d.effective_from,
-                "synthetic": d.synthetic,
-                "agency_types": list(d.agency_types),
-                "tables": sorted(d.tables),
-            }
-            for d in std.dialects.values()
-        ]
+        listing = service.catalogue(std)
+        data, dialects = listing["tables"], listing["dialects"]
         if as_json:
             print_json({"tables": data, "dialects": dialects})
             return

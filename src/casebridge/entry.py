@@ -20,23 +20,11 @@ def main() -> None:
 
         full_cli()
         return
+    from casebridge.cli_common import run_guarded
     from casebridge.cli_dossier import dossier_app
-    from casebridge.errors import CasebridgeError
 
-    try:
-        dossier_app(args=argv[1:], prog_name="casebridge dossier")
-    except CasebridgeError as exc:  # the same one-line contract as casebridge.cli.main
-        sys.stderr.write(f"error: {exc.message}\n")
-        for p in exc.problems:
-            sys.stderr.write(
-                f"  - {p.field}: {p.message}" + (f" ({p.code})" if p.code else "") + "\n"
-            )
-        raise SystemExit(1) from None
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
-    except Exception as exc:
-        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n")
-        raise SystemExit(1) from None
+    # the same one-line error contract as casebridge.cli.main
+    run_guarded(lambda: dossier_app(args=argv[1:], prog_name="casebridge dossier"))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,39 @@ from casebridge.store.uow import UnitOfWork
 __all__ = ["convert_payload", "load_standard_tables", "validate"]
 
 
+def catalogue(std: Standards | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The tables (with version and source) and the dialects: what `codes list` and
+    `GET /api/v1/codes` both show."""
+    std = std or load_standards()
+    return {
+        "tables": [
+            {
+                "table": t.name,
+                "title_zh": t.title_zh,
+                "title_en": t.title_en,
+                "version": t.version,
+                "effective_from": t.effective_from,
+                "source": t.source,
+                "codes": len(t.entries),
+            }
+            for t in std.tables.values()
+        ],
+        "dialects": [
+            {
+                "dialect": d.name,
+                "title_zh": d.title_zh,
+                "title_en": d.title_en,
+                "version": d.version,
+                "effective_from": d.effective_from,
+                "synthetic": d.synthetic,
+                "agency_types": list(d.agency_types),
+                "tables": sorted(d.tables),
+            }
+            for d in std.dialects.values()
+        ],
+    }
+
+
 def load_standard_tables(uow: UnitOfWork, std: Standards | None = None) -> dict[str, int]:
     """Insert every table and dialect version not yet stored; return what was created."""
     std = std or load_standards()

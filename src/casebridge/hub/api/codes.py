@@ -44,34 +44,7 @@ class ValidateIn(BaseModel):
 @router.get("/codes", openapi_extra=policy(Action.PUBLIC))
 def list_tables() -> dict[str, Any]:
     """The standard tables (with version and source) and the dialects. Public."""
-    std = load_standards()
-    return {
-        "tables": [
-            {
-                "table": t.name,
-                "title_zh": t.title_zh,
-                "title_en": t.title_en,
-                "version": t.version,
-                "effective_from": t.effective_from,
-                "source": t.source,
-                "codes": len(t.entries),
-            }
-            for t in std.tables.values()
-        ],
-        "dialects": [
-            {
-                "dialect": d.name,
-                "title_zh": d.title_zh,
-                "title_en": d.title_en,
-                "version": d.version,
-                "effective_from": d.effective_from,
-                "synthetic": d.synthetic,
-                "agency_types": list(d.agency_types),
-                "tables": sorted(d.tables),
-            }
-            for d in std.dialects.values()
-        ],
-    }
+    return service.catalogue()
 
 
 @router.get("/codes/{table}", openapi_extra=policy(Action.PUBLIC))
