@@ -310,6 +310,10 @@ def demo(
 ) -> None:
     """Initialise var/, start the hub, and print the URL, the demo users and what to try."""
     s = settings()
+    explicit = {"CASEBRIDGE_LOG_FORMAT", "CASEBRIDGE_CONFIG"} & set(os.environ)
+    if not explicit and _state.config_file is None:
+        # a person watches the demo: readable log lines unless JSON was asked for
+        configure_logging("console", s.log_level)
     report, c = _run_init(demo=True)
     tokens = json.loads((s.var_dir / "demo-tokens.json").read_text())
     with c.uow() as uow:
