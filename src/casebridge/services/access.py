@@ -12,7 +12,7 @@ from casebridge.domain.access import Action, CaseAccess, GrantScope, decide
 from casebridge.domain.agency import Principal, Role
 from casebridge.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from casebridge.services import audit
-from casebridge.store.models import AccessGrant, Case
+from casebridge.store.models import AccessGrant, Case, Exchange
 from casebridge.store.types import utcnow
 from casebridge.store.uow import UnitOfWork
 
@@ -23,6 +23,7 @@ __all__ = [
     "grant_access",
     "require",
     "require_case",
+    "require_exchange",
     "visible_cases",
 ]
 
@@ -91,6 +92,29 @@ def require_case(
         reason = "no such case"
     deny(uow, principal, action, "case", case_id, case.id if case else None, reason, request_id)
     raise NotFound(f"no case {case_id}")
+
+
+def require_exchange(
+    uow: UnitOfWork,
+    principal: Principal,
+    x: Exchange,
+    action: Action,
+    *,
+    request_id: str | None = None,
+) -> None:
+    """An action on one exchange: its parties (reads) and receiver (sign-for) are part of the
+    decision. Denied: audited, and NotFound — someone else's exchange does not exist."""
+    decision = decide(
+        principal,
+        action,
+        uow.access.facts(x.case_id),
+        now=utcnow(),
+        parties=frozenset({x.sender_agency_id, x.receiver_agency_id}),
+        receiver=x.receiver_agency_id,
+    )
+    if not decision:
+        deny(uow, principal, action, "exchange", x.id, x.case_id, decision.reason, request_id)
+        raise NotFound(f"no exchange {x.id}")
 
 
 def assign_handler(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from casebridge.domain.access import Action, decide
+from casebridge.domain.access import Action
 from casebridge.domain.agency import Principal
 from casebridge.domain.catalog import Catalog, NodeKind
 from casebridge.domain.deadlines import WorkCalendar
@@ -22,11 +22,11 @@ from casebridge.domain.procedure import CaseState, Event, Procedure, ProcedureRe
 from casebridge.domain.supervision import SupervisionPolicy
 from casebridge.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
 from casebridge.services import audit
-from casebridge.services.access import can, deny, require, require_case
+from casebridge.services.access import can, require, require_case, require_exchange
 from casebridge.services.conversion import CodeConverter
 from casebridge.store.models import Agency, Case, CaseRef, Charge, Document, Exchange, Person
 from casebridge.store.models import Receipt as ReceiptRow
-from casebridge.store.types import new_id, utcnow
+from casebridge.store.types import new_id
 from casebridge.store.uow import UnitOfWork
 
 __all__ = [
@@ -360,11 +360,7 @@ def _check_dossier_ref(
 
 
 def _record_case_ref(uow: UnitOfWork, case_id: str, agency_id: str, ref: str) -> None:
-    from sqlalchemy import select
-
-    existing = uow.session.scalar(
-        select(CaseRef).where(CaseRef.agency_id == agency_id, CaseRef.ref == ref)
-    )
+    existing = uow.cases.ref(agency_id, ref)
     if existing is None:
         uow.session.add(CaseRef(case_id=case_id, agency_id=agency_id, ref=ref))
     elif existing.case_id != case_id:
@@ -417,25 +413,7 @@ def sign_for(
     x = uow.exchanges.get(exchange_id)
     if x is None or x.node_kind != NodeKind.EXCHANGE:
         raise NotFound(f"no exchange {exchange_id}")
-    decision = decide(
-        principal,
-        Action.SIGN_FOR,
-        uow.access.facts(x.case_id),
-        now=utcnow(),
-        receiver=x.receiver_agency_id,
-    )
-    if not decision:
-        deny(
-            uow,
-            principal,
-            Action.SIGN_FOR,
-            "exchange",
-            x.id,
-            x.case_id,
-            decision.reason,
-            request_id,
-        )
-        raise NotFound(f"no exchange {exchange_id}")
+    require_exchange(uow, principal, x, Action.SIGN_FOR, request_id=request_id)
     agency_id = _agency_of(principal)
     uow.access.assign(x.case_id, agency_id, principal.user_id, None)
     existing = uow.exchanges.receipt(x.id, ExchangeStatus.SIGNED_FOR.value)
@@ -471,22 +449,7 @@ def get_exchange(
     x = uow.exchanges.get(exchange_id)
     if x is None:
         raise NotFound(f"no exchange {exchange_id}")
-    parties = frozenset({x.sender_agency_id, x.receiver_agency_id})
-    decision = decide(
-        principal, Action.CASE_READ, uow.access.facts(x.case_id), now=utcnow(), parties=parties
-    )
-    if not decision:
-        deny(
-            uow,
-            principal,
-            Action.CASE_READ,
-            "exchange",
-            x.id,
-            x.case_id,
-            decision.reason,
-            request_id,
-        )
-        raise NotFound(f"no exchange {exchange_id}")
+    require_exchange(uow, principal, x, Action.CASE_READ, request_id=request_id)
     audit.record(
         uow,
         "exchange.read",

@@ -18,17 +18,16 @@ __all__ = ["current_revision", "head_revision", "require_current", "upgrade"]
 _SCRIPTS = Path(__file__).with_name("migrations")
 
 
-def _config(engine: Engine) -> Config:
+def _config(engine: Engine | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(_SCRIPTS))
-    cfg.attributes["engine"] = engine
+    if engine is not None:
+        cfg.attributes["engine"] = engine
     return cfg
 
 
 def head_revision() -> str:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(_SCRIPTS))
-    rev = ScriptDirectory.from_config(cfg).get_current_head()
+    rev = ScriptDirectory.from_config(_config()).get_current_head()
     assert rev is not None
     return rev
 

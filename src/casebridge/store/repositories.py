@@ -22,6 +22,7 @@ from casebridge.store.models import (
     Base,
     Case,
     CaseAssignment,
+    CaseRef,
     Exchange,
     Person,
     RaisedAlert,
@@ -250,6 +251,12 @@ class CaseRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return self.session.scalar(stmt)
+
+    def ref(self, agency_id: str, ref: str) -> CaseRef | None:
+        """An agency's own case number, whichever case it was given to."""
+        return self.session.scalar(
+            select(CaseRef).where(CaseRef.agency_id == agency_id, CaseRef.ref == ref)
+        )
 
     def person(self, case_id: str, key: str) -> Person | None:
         return self.session.scalar(
