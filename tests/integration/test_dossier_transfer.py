@@ -127,9 +127,7 @@ def test_one_flipped_byte_in_a_stored_blob_is_named_on_pull(
     with HubClient(hub.url, token) as client:
         client.push(folder, manifest)  # type: ignore[arg-type]
     page3 = manifest.volumes[1].documents[0].pages[2]  # type: ignore[attr-defined]
-    blob = (
-        container.settings.effective_blob_dir / page3.sha256[:2] / page3.sha256[2:4] / page3.sha256
-    )
+    blob = container.settings.effective_blob_dir / page3.sha256[:2] / page3.sha256
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0x01
     blob.write_bytes(bytes(data))

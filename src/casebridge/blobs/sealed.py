@@ -23,8 +23,6 @@ class SealedPages:
 
     def put(self, sha256: str, plaintext: bytes) -> bool:
         """Encrypt and store (not yet durable: call :meth:`sync`). Caller verified the hash."""
-        if self.store.exists(sha256):
-            return False
         return self.store.put(
             sha256, seal_envelope(self.suite, self.kek, sha256.encode(), plaintext)
         )

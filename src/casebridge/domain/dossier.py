@@ -23,6 +23,8 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
@@ -141,9 +143,16 @@ class Manifest:
     def total_bytes(self) -> int:
         return sum(p.size for p in self.pages())
 
-    def distinct_pages(self) -> dict[str, int]:
-        """Page hash → size, each hash once (the same scan may appear in two documents)."""
-        return {p.sha256: p.size for p in self.pages()}
+    def distinct_pages(self) -> Mapping[str, int]:
+        """Page hash → size, each hash once (the same scan may appear in two documents).
+
+        Computed once per manifest (read-only): the hub asks it for every pack it receives.
+        """
+        return self._distinct
+
+    @cached_property
+    def _distinct(self) -> Mapping[str, int]:
+        return MappingProxyType({p.sha256: p.size for p in self.pages()})
 
     def where(self, sha256: str) -> PageRef | None:
         for ref, page in self.located_pages():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from swagger_ui_bundle import swagger_ui_path
 
 from casebridge import __version__
@@ -28,6 +30,9 @@ from casebridge.store.migrate import current_revision, head_revision
 __all__ = ["create_app"]
 
 
+_FROZEN = False
+
+
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
     """Build the hub. Pass a container to share one engine with the caller (tests, demo)."""
     if container is None:
@@ -38,6 +43,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Warm what the first requests would otherwise pay for (the thread-pool backend),
+        # then move everything imported so far out of the garbage collector's way: a long
+        # transfer allocates objects by the million, and each collection would walk
+        # the whole application again.
+        await run_in_threadpool(lambda: None)
+        global _FROZEN
+        if not _FROZEN:  # once per process (tests start many apps)
+            gc.collect()
+            gc.freeze()
+            _FROZEN = True
         yield
         if owned:
             container.close()

@@ -1,8 +1,17 @@
-"""Mutual TLS for gateways: expose the verified client certificate to the application.
+"""The hub's HTTP protocol for uvicorn: client certificates for the app, and bulk bodies.
 
-uvicorn's httptools protocol does not pass the peer certificate to ASGI; this subclass adds the
-ASGI TLS extension (``scope["extensions"]["tls"]["client_cert_chain"]``) with the certificate
-that the TLS layer has already verified against the configured client CA.
+Two things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
+
+- pass the peer certificate to ASGI: this subclass adds the ASGI TLS extension
+  (``scope["extensions"]["tls"]["client_cert_chain"]``) with the certificate that the TLS
+  layer has already verified against the configured client CA (mutual TLS for gateways);
+- receive large bodies cheaply: uvicorn appends every received piece to a ``bytearray``,
+  copies it again into ``bytes`` for each ``receive()``, and pauses the socket as soon as
+  64 KiB wait — with dossier packs of tens of MB that pause/resume churn and the copies cost
+  the hub more CPU than TLS itself (measured: ~3.4 CPU-s per 1.2 GB received with a body
+  that is thrown away, ~1.8 with this class; `bench/RESULTS.md`). Here received pieces are
+  kept as they are, handed over joined once per ``receive()``, and reading pauses only when
+  4 MiB wait for the application (bounded memory per connection).
 """
 
 from __future__ import annotations
@@ -11,9 +20,34 @@ import asyncio
 import ssl
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-__all__ = ["PeerCertHttpToolsProtocol", "client_cert_der"]
+__all__ = ["BODY_HIGH_WATER", "PeerCertHttpToolsProtocol", "client_cert_der"]
+
+BODY_HIGH_WATER = 4 << 20  # bytes of request body waiting for the app before reading pauses
+
+
+class _ChunkedBodyCycle(RequestResponseCycle):
+    """uvicorn's request cycle, with the body kept as a list of received pieces."""
+
+    chunks: list[bytes]
+    queued: int
+
+    async def receive(self) -> Any:
+        # Same protocol as RequestResponseCycle.receive, without the bytearray copies.
+        if self.waiting_for_100_continue and not self.transport.is_closing():
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.waiting_for_100_continue = False
+        if not self.disconnected and not self.response_complete:
+            self.flow.resume_reading()
+            await self.message_event.wait()
+            self.message_event.clear()
+        if self.disconnected or self.response_complete:
+            return {"type": "http.disconnect"}
+        chunks = self.chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self.chunks, self.queued = [], 0
+        return {"type": "http.request", "body": body, "more_body": self.more_body}
 
 
 class PeerCertHttpToolsProtocol(HttpToolsProtocol):
@@ -31,6 +65,27 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol):
             scope["extensions"] = {
                 "tls": {"client_cert_chain": [pem], "client_cert_der": self._peer_der}
             }
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        cycle: Any = getattr(self, "cycle", None)
+        if type(cycle) is RequestResponseCycle:
+            cycle.__class__ = _ChunkedBodyCycle
+            chunked: Any = cycle
+            chunked.chunks, chunked.queued = [], 0
+
+    def on_body(self, body: bytes) -> None:
+        cycle: Any = self.cycle
+        if not isinstance(cycle, _ChunkedBodyCycle):
+            super().on_body(body)
+            return
+        if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
+            return
+        cycle.chunks.append(body)
+        cycle.queued += len(body)
+        if cycle.queued > BODY_HIGH_WATER:
+            self.flow.pause_reading()
+        cycle.message_event.set()
 
 
 def client_cert_der(scope: Any) -> bytes | None:

@@ -54,7 +54,7 @@ class CryptoSuite(Protocol):
         """Ciphertext followed by the 16-byte tag."""
         ...
 
-    def open(self, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+    def open(self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes) -> bytes:
         """Plaintext, or :class:`cryptography.exceptions.InvalidTag`."""
         ...
 
@@ -71,7 +71,7 @@ class IntlSuite:
     def seal(self, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
         return AESGCM(key).encrypt(nonce, data, aad)
 
-    def open(self, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+    def open(self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes) -> bytes:
         return AESGCM(key).decrypt(nonce, data, aad)
 
 
@@ -89,10 +89,10 @@ class GmSuite:
         enc.authenticate_additional_data(aad)
         return enc.update(data) + enc.finalize() + enc.tag
 
-    def open(self, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+    def open(self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes) -> bytes:
         if len(data) < TAG_BYTES:
             raise InvalidTag
-        body, tag = data[:-TAG_BYTES], data[-TAG_BYTES:]
+        body, tag = data[:-TAG_BYTES], bytes(data[-TAG_BYTES:])
         dec = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
         dec.authenticate_additional_data(aad)
         return dec.update(body) + dec.finalize()
@@ -180,19 +180,20 @@ def open_envelope(
     suite: CryptoSuite, kek: KeyEncryptionKey, aad: bytes, blob: bytes, what: str
 ) -> bytes:
     """Decrypt and authenticate, or raise :class:`CorruptData` naming ``what``."""
+    view = memoryview(blob)  # slices without copying the body
     try:
-        if blob[:4] != _MAGIC:
+        if view[:4] != _MAGIC:
             raise ValueError("not a casebridge envelope")
-        n = blob[4]
-        name = blob[5 : 5 + n].decode()
+        n = view[4]
+        name = bytes(view[5 : 5 + n]).decode()
         pos = 5 + n
-        key_id = blob[pos : pos + 8]
-        (wlen,) = struct.unpack(">H", blob[pos + 8 : pos + 10])
+        key_id = bytes(view[pos : pos + 8])
+        (wlen,) = struct.unpack(">H", view[pos + 8 : pos + 10])
         pos += 10
-        wrapped = blob[pos : pos + wlen]
+        wrapped = bytes(view[pos : pos + wlen])
         pos += wlen
-        nonce = blob[pos : pos + NONCE_BYTES]
-        body = blob[pos + NONCE_BYTES :]
+        nonce = bytes(view[pos : pos + NONCE_BYTES])
+        body = view[pos + NONCE_BYTES :]
         if name != suite.name:
             raise ValueError(f"sealed with suite {name!r}, this hub uses {suite.name!r}")
         if key_id != kek.key_id:

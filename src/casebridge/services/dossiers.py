@@ -298,13 +298,15 @@ async def receive_pack(
     synced and recorded, so a resumed transfer re-sends only what was in flight.
     """
 
-    def load() -> tuple[Manifest, dict[str, int], set[str]]:
+    def load() -> Manifest:
         with container.uow() as uow:
-            manifest = load_manifest(uow, dossier_id, root)
-            distinct = manifest.distinct_pages()
-            return manifest, distinct, uow.dossiers.present(distinct)
+            return load_manifest(uow, dossier_id, root)
 
-    manifest, expected, held = await _run(load)
+    # Which pages the hub already holds is asked once, at the end, for this pack's pages
+    # only: a page sent needlessly is verified again (cheap) rather than looked up (a
+    # query over the whole version per pack).
+    manifest = await _run(load)
+    expected = manifest.distinct_pages()
     pages = container.page_store()
     max_page = container.settings.dossier_max_page_bytes
     result = PackResult()
@@ -358,7 +360,7 @@ async def receive_pack(
                 if body is None:
                     break
                 result.bytes += len(body)
-                if header.sha256 in held or header.sha256 in verified:
+                if header.sha256 in verified:  # twice in one pack
                     result.already_held += 1
                     continue
                 fut = asyncio.ensure_future(_run(_verify_and_store, pages, header.sha256, body))
@@ -380,9 +382,10 @@ async def receive_pack(
         if verified:
             await _run(pages.sync)  # once per pack, before any acknowledgement
 
-            def record() -> tuple[str, int]:
+            def record() -> tuple[int, str, int]:
                 with container.uow() as uow:
-                    uow.dossiers.add_pages(verified)
+                    new = uow.dossiers.add_pages(verified)
+                    result.already_held += len(verified) - new
                     version = _version(uow, dossier_id, root)
                     status = _status(uow, version, manifest)
                     audit.record(
@@ -391,13 +394,12 @@ async def receive_pack(
                         "dossier",
                         dossier_id,
                         actor=principal,
-                        detail={"merkle_root": root, "pages": len(verified)},
+                        detail={"merkle_root": root, "pages": new},
                     )
                     uow.commit()
-                    return status.status, len(status.missing)
+                    return new, status.status, len(status.missing)
 
-            result.status, result.missing_count = await _run(record)
-            result.accepted = len(verified)
+            result.accepted, result.status, result.missing_count = await _run(record)
     if result.problems:
         raise InvalidInput(
             f"pack for dossier {dossier_id}: {len(result.problems)} page(s) refused; "

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from casebridge.store.dossier_models import DossierPage, DossierRow, DossierVersion
 
 __all__ = ["DossierRepository"]
 
-_CHUNK = 500  # bound IN (...) lists: SQLite's variable limit, PostgreSQL's plan size
+_CHUNK = 900  # bound IN (...) lists: under SQLite's oldest variable limit (999)
 
 
 class DossierRepository:
@@ -54,23 +54,44 @@ class DossierRepository:
         return version
 
     def present(self, hashes: Iterable[str]) -> set[str]:
-        """Which of these page hashes the hub holds (verified and durable)."""
-        wanted = sorted(set(hashes))
+        """Which of these page hashes the hub holds (verified and durable).
+
+        The hot query of a transfer (every pack asks it for the whole version, thousands of
+        hashes): it goes to the driver as plain SQL, because building an expanding ``IN``
+        of thousands of bound parameters costs SQLAlchemy milliseconds per call.
+        """
+        wanted = list(set(hashes))
+        if not wanted:
+            return set()
+        conn = self.session.connection()
         found: set[str] = set()
+        if conn.dialect.name == "postgresql":
+            rows = conn.exec_driver_sql(
+                "SELECT sha256 FROM dossier_page WHERE sha256 = ANY(%(h)s)", {"h": wanted}
+            )
+            found.update(r[0] for r in rows)
+            return found
+        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i : i + _CHUNK]
-            found.update(
-                self.session.scalars(
-                    select(DossierPage.sha256).where(DossierPage.sha256.in_(chunk))
+            if mark is None:  # a driver with another paramstyle: the portable way
+                found.update(
+                    self.session.scalars(
+                        select(DossierPage.sha256).where(DossierPage.sha256.in_(chunk))
+                    )
                 )
-            )
+                continue
+            marks = ",".join([mark] * len(chunk))
+            sql = f"SELECT sha256 FROM dossier_page WHERE sha256 IN ({marks})"  # noqa: S608
+            found.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
         return found
 
     def add_pages(self, pages: dict[str, int]) -> int:
         """Record accepted pages; ones already recorded are skipped. Returns how many were new."""
-        new = {h: s for h, s in pages.items() if h not in self.present(pages)}
-        self.session.add_all(DossierPage(sha256=h, size=s) for h, s in new.items())
-        self.session.flush()
+        held = self.present(pages)
+        new = [{"sha256": h, "size": s} for h, s in pages.items() if h not in held]
+        if new:
+            self.session.execute(insert(DossierPage), new)
         return len(new)
 
     def page_count(self) -> int:
