@@ -127,10 +127,14 @@ def test_one_flipped_byte_in_a_stored_blob_is_named_on_pull(
     with HubClient(hub.url, token) as client:
         client.push(folder, manifest)  # type: ignore[arg-type]
     page3 = manifest.volumes[1].documents[0].pages[2]  # type: ignore[attr-defined]
-    blob = container.settings.effective_blob_dir / page3.sha256[:2] / page3.sha256
-    data = bytearray(blob.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    blob.write_bytes(bytes(data))
+    where = container.page_store().store.locate(page3.sha256)  # type: ignore[attr-defined]
+    assert where is not None
+    segment, offset, length = where
+    with open(segment, "r+b") as fh:  # one flipped bit in the middle of the stored blob
+        fh.seek(offset + length // 2)
+        byte = fh.read(1)[0]
+        fh.seek(offset + length // 2)
+        fh.write(bytes([byte ^ 0x01]))
     with HubClient(hub.url, token) as client, pytest.raises(CorruptData) as caught:
         client.pull("D-2026-001", tmp_path / "out")
     message = caught.value.message

@@ -11,5 +11,6 @@ from casebridge.blobs.fs import FsBlobStore
 from casebridge.blobs.interface import BlobStore
 from casebridge.blobs.s3 import S3BlobStore
 from casebridge.blobs.sealed import SealedPages
+from casebridge.blobs.segments import SegmentBlobStore
 
-__all__ = ["BlobStore", "FsBlobStore", "S3BlobStore", "SealedPages"]
+__all__ = ["BlobStore", "FsBlobStore", "S3BlobStore", "SealedPages", "SegmentBlobStore"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from casebridge.blobs.fs import FsBlobStore
 from casebridge.blobs.interface import BlobStore
 from casebridge.blobs.s3 import S3BlobStore
 from casebridge.blobs.sealed import SealedPages
+from casebridge.blobs.segments import SegmentBlobStore
 from casebridge.config import Settings
 from casebridge.security.crypto import FileKek, suite_named
 
@@ -17,7 +17,7 @@ def make_blob_store(settings: Settings) -> BlobStore:
         return S3BlobStore(
             settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
         )
-    return FsBlobStore(settings.effective_blob_dir)
+    return SegmentBlobStore(settings.effective_blob_dir)
 
 
 def make_sealed_pages(settings: Settings) -> SealedPages:

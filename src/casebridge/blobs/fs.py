@@ -1,4 +1,5 @@
-"""Filesystem blob store (the default, under ``var/blobs``).
+"""One-file-per-blob filesystem store (the default before segments; still read, see
+:mod:`casebridge.blobs.segments`).
 
 Layout ``ab/abcd…``: 256 folders of hash-named files (ext4's hashed directories stay fast
 at millions of entries; a second folder level would cost a ``mkdir`` per page for the
@@ -29,14 +30,14 @@ import os
 import secrets
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from casebridge.blobs.interface import check_key
 from casebridge.errors import NotFound
 
-__all__ = ["FsBlobStore"]
+__all__ = ["FsBlobStore", "aligned_buffer", "round_up"]
 
 _ALIGN = 4096  # O_DIRECT: buffer address, file offset and length are multiples of this
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
@@ -57,8 +58,20 @@ def _load_syncfs() -> Any:
 _SYNCFS = _load_syncfs()
 
 
-def _round_up(n: int) -> int:
+def round_up(n: int) -> int:
+    """``n`` rounded up to the O_DIRECT alignment."""
     return (n + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+def aligned_buffer(local: threading.local, size: int) -> memoryview:
+    """A page-aligned buffer of at least ``size`` bytes (anonymous mmap) kept in ``local``
+    (one per thread): allocated once, so the hot path does not page-fault fresh memory for
+    every blob, and aligned as O_DIRECT requires."""
+    buf: mmap.mmap | None = getattr(local, "buf", None)
+    if buf is None or len(buf) < size:
+        buf = mmap.mmap(-1, max(round_up(size), 1 << 20))
+        local.buf = buf
+    return memoryview(buf)
 
 
 class FsBlobStore:
@@ -69,6 +82,7 @@ class FsBlobStore:
         self._pending: list[str] = []
         self._dirs: set[str] = set()  # folders known to exist (skips a mkdir per page)
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
         self.direct = bool(_O_DIRECT) and (direct is None or direct)
         self._local = threading.local()  # one aligned buffer per thread, reused
 
@@ -80,15 +94,17 @@ class FsBlobStore:
         return f"{self._base}/{key[:2]}/{key[2:4]}/{key}"
 
     def _buffer(self, size: int) -> memoryview:
-        """A page-aligned buffer of at least ``size`` bytes (anonymous mmap), per thread:
-        allocated once, so the hot path does not page-fault fresh memory for every blob."""
-        buf: mmap.mmap | None = getattr(self._local, "buf", None)
-        if buf is None or len(buf) < size:
-            buf = mmap.mmap(-1, max(_round_up(size), 1 << 20))
-            self._local.buf = buf
-        return memoryview(buf)
+        return aligned_buffer(self._local, size)
 
     def put(self, key: str, data: bytes) -> bool:
+        def fill(out: memoryview) -> None:
+            out[:] = data
+
+        return self.put_with(key, len(data), fill)
+
+    def put_with(self, key: str, size: int, fill: Callable[[memoryview], None]) -> bool:
+        """Store ``size`` bytes that ``fill`` writes into a buffer the store provides (the
+        sealed page is encrypted straight into the aligned buffer O_DIRECT writes from)."""
         # Plain os calls on str paths: this runs once per page at hundreds of pages a second.
         path = self._path(key)
         if os.path.exists(path) or os.path.exists(self._legacy(key)):
@@ -98,14 +114,18 @@ class FsBlobStore:
             os.makedirs(folder, exist_ok=True)
             self._dirs.add(folder)
         tmp = f"{folder}/.{key}.{secrets.token_hex(4)}.tmp"
-        if not (self.direct and self._write_direct(tmp, data)):
-            self._write_buffered(tmp, data)
+        padded = round_up(size)
+        buf = self._buffer(padded)
+        fill(buf[:size])
+        buf[size:padded] = bytes(padded - size)  # no stale bytes of another blob past the end
+        if not (self.direct and self._write_direct(tmp, buf, size)):
+            self._write_buffered(tmp, buf[:size])
         os.replace(tmp, path)
         with self._lock:
             self._pending.append(path)
         return True
 
-    def _write_buffered(self, tmp: str, data: bytes) -> None:
+    def _write_buffered(self, tmp: str, data: bytes | memoryview) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             view = memoryview(data)
@@ -114,13 +134,9 @@ class FsBlobStore:
         finally:
             os.close(fd)
 
-    def _write_direct(self, tmp: str, data: bytes) -> bool:
-        """Write through an aligned buffer with O_DIRECT; False if the filesystem refuses."""
-        n = len(data)
-        padded = _round_up(n)
-        buf = self._buffer(padded)
-        buf[:n] = data
-        buf[n:padded] = bytes(padded - n)  # no stale bytes of another blob past the end
+    def _write_direct(self, tmp: str, buf: memoryview, n: int) -> bool:
+        """Write ``buf[:n]`` (aligned, zero-padded) with O_DIRECT; False if refused."""
+        padded = round_up(n)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_DIRECT, 0o644)
         except OSError as exc:
@@ -167,10 +183,10 @@ class FsBlobStore:
                 return data
         try:
             size = os.fstat(fd).st_size
-            buf = self._buffer(_round_up(size))
+            buf = self._buffer(round_up(size))
             got = 0
             while got < size:
-                k = os.preadv(fd, [buf[got : _round_up(size)]], got)
+                k = os.preadv(fd, [buf[got : round_up(size)]], got)
                 if k == 0:
                     break
                 got += k
@@ -187,6 +203,12 @@ class FsBlobStore:
                 os.unlink(path)
 
     def sync(self) -> None:
+        # Serialised, so that a caller whose files another thread's sync took returns only
+        # after that sync completed.
+        with self._sync_lock:
+            self._sync()
+
+    def _sync(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, []
         if not pending:

@@ -10,7 +10,13 @@ import hashlib
 
 from casebridge.blobs.interface import BlobStore
 from casebridge.errors import CorruptData
-from casebridge.security.crypto import CryptoSuite, KeyEncryptionKey, open_envelope, seal_envelope
+from casebridge.security.crypto import (
+    CryptoSuite,
+    KeyEncryptionKey,
+    SealInto,
+    open_envelope,
+    seal_envelope,
+)
 
 __all__ = ["SealedPages"]
 
@@ -21,10 +27,14 @@ class SealedPages:
         self.suite = suite
         self.kek = kek
 
-    def put(self, sha256: str, plaintext: bytes) -> bool:
+    def put(self, sha256: str, plaintext: bytes | memoryview) -> bool:
         """Encrypt and store (not yet durable: call :meth:`sync`). Caller verified the hash."""
+        put_with = getattr(self.store, "put_with", None)
+        if put_with is not None:  # the store lends its write buffer: encrypt straight into it
+            seal = SealInto(self.suite, self.kek, sha256.encode(), plaintext)
+            return bool(put_with(sha256, seal.size, seal))
         return self.store.put(
-            sha256, seal_envelope(self.suite, self.kek, sha256.encode(), plaintext)
+            sha256, seal_envelope(self.suite, self.kek, sha256.encode(), bytes(plaintext))
         )
 
     def get(self, sha256: str, what: str, *, rehash: bool = True) -> bytes:

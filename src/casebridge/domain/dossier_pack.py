@@ -34,8 +34,9 @@ class FrameHeader:
 class PackReader:
     """Incremental parser: feed chunks, take whole frames; memory is bounded by one page.
 
-    Chunks are kept as received and joined once per frame, so each byte is copied once (the
-    hub reads packs at hundreds of MB/s in one event-loop thread: copies are the cost).
+    A frame that lies inside one received chunk is handed out as a ``memoryview`` of it (no
+    copy); a frame split across chunks is joined once. The hub reads packs at hundreds of
+    MB/s in one event-loop thread: copies are the cost.
     """
 
     def __init__(self) -> None:
@@ -48,7 +49,17 @@ class PackReader:
             self._chunks.append(memoryview(chunk))
             self._len += len(chunk)
 
-    def _take(self, n: int) -> bytes:
+    def _take(self, n: int) -> bytes | memoryview:
+        if n == 0:
+            return b""
+        head = self._chunks[0]
+        if len(head) >= n:  # inside one chunk: a view, not a copy
+            if len(head) == n:
+                self._chunks.popleft()
+            else:
+                self._chunks[0] = head[n:]
+            self._len -= n
+            return head[:n]
         parts: list[memoryview] = []
         need = n
         while need:
@@ -70,7 +81,7 @@ class PackReader:
             self._current = FrameHeader(raw.hex(), size)
         return self._current
 
-    def next_body(self) -> bytes | None:
+    def next_body(self) -> bytes | memoryview | None:
         """The body of the current frame once complete; clears it for the next header."""
         cur = self._current
         if cur is None or self._len < cur.size:

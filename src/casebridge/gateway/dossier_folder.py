@@ -17,6 +17,7 @@ import csv
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -165,12 +166,18 @@ def pack(
     new_dirs = [d for d in subdirs if d.name not in known]
     for d in subdirs:
         if d.name in known:
+            base = str(d)  # str paths and one stat per page: thousands of received pages
             for doc in known[d.name].documents:
                 for p in doc.pages:
-                    f = d / p.name
-                    if not f.is_file() or f.stat().st_size != p.size:
+                    path = f"{base}/{p.name}"
+                    try:
+                        st = os.stat(path)
+                        same = stat.S_ISREG(st.st_mode) and st.st_size == p.size
+                    except OSError:
+                        same = False
+                    if not same:
                         problems.append(
-                            Problem(str(f), "differs from the received manifest", rule="extends")
+                            Problem(path, "differs from the received manifest", rule="extends")
                         )
     files: dict[str, list[Path]] = {}
     for d in new_dirs:
@@ -270,10 +277,19 @@ def verify_folder(
 
 def iter_page_files(folder: Path, manifest: Manifest, hashes: Iterable[str]) -> list[Path]:
     """Paths of the given pages in a folder laid out like the manifest."""
+    wanted = list(hashes)
+    todo = set(wanted)
     where: dict[str, Path] = {}
-    for ref, page in manifest.located_pages():
-        where.setdefault(page.sha256, page_path(folder, ref, manifest))
+    for vi, vol in enumerate(manifest.volumes, 1):
+        if not todo:
+            break
+        base = folder / volume_dir(vi, vol.title)
+        for doc in vol.documents:
+            for page in doc.pages:
+                if page.sha256 in todo:  # a path only for the pages asked for
+                    todo.discard(page.sha256)
+                    where[page.sha256] = base / page.name
     try:
-        return [where[h] for h in hashes]
+        return [where[h] for h in wanted]
     except KeyError as exc:
         raise CorruptData(f"page {exc.args[0]} is not in the manifest") from None

@@ -33,6 +33,7 @@ __all__ = [
     "GmSuite",
     "IntlSuite",
     "KeyEncryptionKey",
+    "SealInto",
     "open_envelope",
     "seal_envelope",
     "suite_named",
@@ -54,6 +55,13 @@ class CryptoSuite(Protocol):
         """Ciphertext followed by the 16-byte tag."""
         ...
 
+    def seal_into(
+        self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes, out: memoryview
+    ) -> None:
+        """Like :meth:`seal`, written into ``out`` (exactly ``len(data) + 16`` bytes): the
+        blob store hands its own aligned buffer, so a page is not copied again to be written."""
+        ...
+
     def open(self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes) -> bytes:
         """Plaintext, or :class:`cryptography.exceptions.InvalidTag`."""
         ...
@@ -70,6 +78,11 @@ class IntlSuite:
 
     def seal(self, key: bytes, nonce: bytes, data: bytes, aad: bytes) -> bytes:
         return AESGCM(key).encrypt(nonce, data, aad)
+
+    def seal_into(
+        self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes, out: memoryview
+    ) -> None:
+        AESGCM(key).encrypt_into(nonce, data, aad, out)
 
     def open(self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes) -> bytes:
         return AESGCM(key).decrypt(nonce, data, aad)
@@ -88,6 +101,17 @@ class GmSuite:
         enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
         enc.authenticate_additional_data(aad)
         return enc.update(data) + enc.finalize() + enc.tag
+
+    def seal_into(
+        self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes, out: memoryview
+    ) -> None:
+        enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+        enc.authenticate_additional_data(aad)
+        n = len(data)
+        if n:  # update_into wants len(data) + 15 bytes of room; out has + 16 (for the tag)
+            enc.update_into(data, out)
+        enc.finalize()
+        out[n : n + TAG_BYTES] = enc.tag
 
     def open(self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes) -> bytes:
         if len(data) < TAG_BYTES:
@@ -166,14 +190,41 @@ class FileKek:
 _MAGIC = b"CBE1"
 
 
-def seal_envelope(suite: CryptoSuite, kek: KeyEncryptionKey, aad: bytes, plaintext: bytes) -> bytes:
-    """Encrypt under a fresh data key; ``aad`` (the page hash) binds the blob to its address."""
+def _envelope_head(suite: CryptoSuite, kek: KeyEncryptionKey) -> tuple[bytes, bytes, bytes]:
+    """(everything before the ciphertext, the fresh data key, the nonce)."""
     data_key = secrets.token_bytes(suite.key_bytes)
     nonce = secrets.token_bytes(NONCE_BYTES)
     wrapped = kek.wrap(data_key)
     name = suite.name.encode()
-    header = _MAGIC + bytes([len(name)]) + name + kek.key_id + struct.pack(">H", len(wrapped))
-    return header + wrapped + nonce + suite.seal(data_key, nonce, plaintext, aad)
+    head = b"".join(
+        (_MAGIC, bytes([len(name)]), name, kek.key_id, struct.pack(">H", len(wrapped)), wrapped)
+    )
+    return head + nonce, data_key, nonce
+
+
+def seal_envelope(suite: CryptoSuite, kek: KeyEncryptionKey, aad: bytes, plaintext: bytes) -> bytes:
+    """Encrypt under a fresh data key; ``aad`` (the page hash) binds the blob to its address."""
+    head, data_key, nonce = _envelope_head(suite, kek)
+    return head + suite.seal(data_key, nonce, plaintext, aad)
+
+
+class SealInto:
+    """An envelope ready to be written into a buffer the caller owns (see ``seal_into``)."""
+
+    def __init__(
+        self, suite: CryptoSuite, kek: KeyEncryptionKey, aad: bytes, plaintext: bytes | memoryview
+    ) -> None:
+        self.suite, self.aad, self.plaintext = suite, aad, plaintext
+        self.head, self.data_key, self.nonce = _envelope_head(suite, kek)
+        self.size = len(self.head) + len(plaintext) + TAG_BYTES
+
+    def __call__(self, out: memoryview) -> None:
+        """Write the whole envelope (``self.size`` bytes) into ``out``."""
+        h = len(self.head)
+        out[:h] = self.head
+        self.suite.seal_into(
+            self.data_key, self.nonce, self.plaintext, self.aad, out[h : self.size]
+        )
 
 
 def open_envelope(

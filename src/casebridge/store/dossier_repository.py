@@ -63,28 +63,34 @@ class DossierRepository:
         wanted = list(set(hashes))
         if not wanted:
             return set()
+        self.session.flush()  # the raw cursor below sees only what was flushed
         conn = self.session.connection()
-        found: set[str] = set()
-        if conn.dialect.name == "postgresql":
-            rows = conn.exec_driver_sql(
-                "SELECT sha256 FROM dossier_page WHERE sha256 = ANY(%(h)s)", {"h": wanted}
-            )
-            found.update(r[0] for r in rows)
-            return found
-        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
-        for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i : i + _CHUNK]
-            if mark is None:  # a driver with another paramstyle: the portable way
-                found.update(
-                    self.session.scalars(
-                        select(DossierPage.sha256).where(DossierPage.sha256.in_(chunk))
-                    )
+        dialect = conn.dialect
+        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+        if mark is None:  # a driver with another paramstyle: the portable (slower) way
+            found: set[str] = set()
+            for i in range(0, len(wanted), _CHUNK):
+                query = select(DossierPage.sha256).where(
+                    DossierPage.sha256.in_(wanted[i : i + _CHUNK])
                 )
-                continue
-            marks = ",".join([mark] * len(chunk))
-            sql = f"SELECT sha256 FROM dossier_page WHERE sha256 IN ({marks})"  # noqa: S608
-            found.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
-        return found
+                found.update(self.session.scalars(query))
+            return found
+        # The DB-API cursor of this session's connection (same transaction): its rows come
+        # back as C tuples, without SQLAlchemy's per-row result processing.
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if dialect.name == "postgresql":
+                cursor.execute("SELECT sha256 FROM dossier_page WHERE sha256 = ANY(%s)", (wanted,))
+                return {r[0] for r in cursor.fetchall()}
+            found = set()
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                marks = ",".join([mark] * len(chunk))
+                cursor.execute(f"SELECT sha256 FROM dossier_page WHERE sha256 IN ({marks})", chunk)  # noqa: S608
+                found.update(r[0] for r in cursor.fetchall())
+            return found
+        finally:
+            cursor.close()
 
     def add_pages(self, pages: dict[str, int]) -> int:
         """Record accepted pages; ones already recorded are skipped. Returns how many were new."""
