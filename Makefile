@@ -5,7 +5,7 @@ UV_VERSION := 0.13.8
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
-STAMP := $(VENV)/.synced-$(UV_VERSION)
+STAMP := $(VENV)/.synced-$(UV_VERSION)-bytecode
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: run test setup lint typecheck pytest clean
@@ -22,7 +22,9 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(STAMP): $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PY)
+	# --compile-bytecode: installed packages ship their .pyc, so a CLI start does not
+	# recompile them (it would, every time, where PYTHONDONTWRITEBYTECODE is set)
+	$(UV) sync --frozen --compile-bytecode --python $(PY)
 	touch $@
 
 lint:
