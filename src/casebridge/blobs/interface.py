@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Protocol
 
 __all__ = ["BlobStore", "check_key"]
+
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 class BlobStore(Protocol):
@@ -39,6 +42,6 @@ class BlobStore(Protocol):
 
 def check_key(key: str) -> str:
     """Keys are 64 lower-case hex digits: anything else could escape the store's namespace."""
-    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+    if not _HASH.fullmatch(key):
         raise ValueError(f"blob key must be 64 lower-case hex digits, got {key[:80]!r}")
     return key

@@ -12,6 +12,7 @@ from casebridge.blobs.interface import BlobStore
 from casebridge.errors import CorruptData
 from casebridge.security.crypto import (
     CryptoSuite,
+    DataKeys,
     KeyEncryptionKey,
     SealInto,
     open_envelope,
@@ -26,12 +27,13 @@ class SealedPages:
         self.store = store
         self.suite = suite
         self.kek = kek
+        self.keys = DataKeys(suite, kek)
 
     def put(self, sha256: str, plaintext: bytes | memoryview) -> bool:
         """Encrypt and store (not yet durable: call :meth:`sync`). Caller verified the hash."""
         put_with = getattr(self.store, "put_with", None)
         if put_with is not None:  # the store lends its write buffer: encrypt straight into it
-            seal = SealInto(self.suite, self.kek, sha256.encode(), plaintext)
+            seal = SealInto(self.suite, self.kek, sha256.encode(), plaintext, self.keys.current())
             return bool(put_with(sha256, seal.size, seal))
         return self.store.put(
             sha256, seal_envelope(self.suite, self.kek, sha256.encode(), bytes(plaintext))
@@ -45,7 +47,7 @@ class SealedPages:
         streaming path, where the receiver hashes every page anyway.
         """
         plaintext = open_envelope(
-            self.suite, self.kek, sha256.encode(), self.store.get(sha256), what
+            self.suite, self.kek, sha256.encode(), self.store.get(sha256), what, self.keys
         )
         if rehash and hashlib.sha256(plaintext).hexdigest() != sha256:
             raise CorruptData(f"{what}: decrypted bytes do not match the page hash")

@@ -185,8 +185,8 @@ class SegmentBlobStore:
                 return False
             self._writing.add(key)
         try:
-            if self._files.exists(key):
-                return False
+            # (A blob of the older one-file layout is not looked for here: storing it again
+            # in a segment is harmless — same key, same bytes — and saves two stats a page.)
             padded = round_up(size)
             buf = aligned_buffer(self._local, padded)
             fill(buf[:size])

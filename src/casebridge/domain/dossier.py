@@ -157,11 +157,11 @@ class Manifest:
                         page,
                     )
 
-    @property
+    @cached_property
     def page_count(self) -> int:
         return sum(len(d.pages) for v in self.volumes for d in v.documents)
 
-    @property
+    @cached_property
     def total_bytes(self) -> int:
         return sum(p.size for p in self.pages())
 

@@ -17,6 +17,8 @@ import hashlib
 import os
 import secrets
 import struct
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +31,7 @@ from casebridge.errors import ConfigError, CorruptData
 __all__ = [
     "SUITES",
     "CryptoSuite",
+    "DataKeys",
     "FileKek",
     "GmSuite",
     "IntlSuite",
@@ -190,16 +193,60 @@ class FileKek:
 _MAGIC = b"CBE1"
 
 
-def _envelope_head(suite: CryptoSuite, kek: KeyEncryptionKey) -> tuple[bytes, bytes, bytes]:
-    """(everything before the ciphertext, the fresh data key, the nonce)."""
-    data_key = secrets.token_bytes(suite.key_bytes)
+def _envelope_head(
+    suite: CryptoSuite, kek: KeyEncryptionKey, data_key: tuple[bytes, bytes] | None = None
+) -> tuple[bytes, bytes, bytes]:
+    """(everything before the ciphertext, the data key, the nonce). ``data_key`` is a
+    (key, wrapped key) pair to reuse; without it a fresh key is made and wrapped."""
+    if data_key is None:
+        key = secrets.token_bytes(suite.key_bytes)
+        data_key = (key, kek.wrap(key))
+    key, wrapped = data_key
     nonce = secrets.token_bytes(NONCE_BYTES)
-    wrapped = kek.wrap(data_key)
     name = suite.name.encode()
     head = b"".join(
         (_MAGIC, bytes([len(name)]), name, kek.key_id, struct.pack(">H", len(wrapped)), wrapped)
     )
-    return head + nonce, data_key, nonce
+    return head + nonce, key, nonce
+
+
+class DataKeys:
+    """Data keys for many envelopes: a key is used for ``per_key`` blobs, then replaced.
+
+    Why not one key per blob: wrapping costs a KEK call per page (with a KMS, a network
+    round trip per page). Each envelope still carries its wrapped key and its own random
+    96-bit nonce; 4,096 blobs per key is far inside AES-GCM's 2^32 random-nonce bound.
+    Unwrapped keys are remembered (bounded) so that reading a dossier unwraps each once.
+    """
+
+    def __init__(self, suite: CryptoSuite, kek: KeyEncryptionKey, per_key: int = 4096) -> None:
+        self.suite, self.kek, self.per_key = suite, kek, per_key
+        self._lock = threading.Lock()
+        self._current: tuple[bytes, bytes] | None = None
+        self._uses = 0
+        self._unwrapped: OrderedDict[bytes, bytes] = OrderedDict()
+
+    def current(self) -> tuple[bytes, bytes]:
+        with self._lock:
+            if self._current is None or self._uses >= self.per_key:
+                key = secrets.token_bytes(self.suite.key_bytes)
+                self._current = (key, self.kek.wrap(key))
+                self._uses = 0
+            self._uses += 1
+            return self._current
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        with self._lock:
+            key = self._unwrapped.get(wrapped)
+            if key is not None:
+                self._unwrapped.move_to_end(wrapped)
+                return key
+        key = self.kek.unwrap(wrapped)  # raises InvalidTag for a wrapped key altered on disk
+        with self._lock:
+            self._unwrapped[wrapped] = key
+            while len(self._unwrapped) > 256:
+                self._unwrapped.popitem(last=False)
+        return key
 
 
 def seal_envelope(suite: CryptoSuite, kek: KeyEncryptionKey, aad: bytes, plaintext: bytes) -> bytes:
@@ -212,10 +259,15 @@ class SealInto:
     """An envelope ready to be written into a buffer the caller owns (see ``seal_into``)."""
 
     def __init__(
-        self, suite: CryptoSuite, kek: KeyEncryptionKey, aad: bytes, plaintext: bytes | memoryview
+        self,
+        suite: CryptoSuite,
+        kek: KeyEncryptionKey,
+        aad: bytes,
+        plaintext: bytes | memoryview,
+        data_key: tuple[bytes, bytes] | None = None,
     ) -> None:
         self.suite, self.aad, self.plaintext = suite, aad, plaintext
-        self.head, self.data_key, self.nonce = _envelope_head(suite, kek)
+        self.head, self.data_key, self.nonce = _envelope_head(suite, kek, data_key)
         self.size = len(self.head) + len(plaintext) + TAG_BYTES
 
     def __call__(self, out: memoryview) -> None:
@@ -228,7 +280,12 @@ class SealInto:
 
 
 def open_envelope(
-    suite: CryptoSuite, kek: KeyEncryptionKey, aad: bytes, blob: bytes, what: str
+    suite: CryptoSuite,
+    kek: KeyEncryptionKey,
+    aad: bytes,
+    blob: bytes,
+    what: str,
+    keys: DataKeys | None = None,
 ) -> bytes:
     """Decrypt and authenticate, or raise :class:`CorruptData` naming ``what``."""
     view = memoryview(blob)  # slices without copying the body
@@ -249,7 +306,7 @@ def open_envelope(
             raise ValueError(f"sealed with suite {name!r}, this hub uses {suite.name!r}")
         if key_id != kek.key_id:
             raise ValueError("sealed under another key-encryption key")
-        data_key = kek.unwrap(wrapped)
+        data_key = keys.unwrap(wrapped) if keys is not None else kek.unwrap(wrapped)
         return suite.open(data_key, nonce, body, aad)
     except InvalidTag:
         raise CorruptData(f"{what}: stored blob fails its authentication tag (altered)") from None
