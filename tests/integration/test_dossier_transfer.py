@@ -230,3 +230,71 @@ def test_push_of_a_changed_file_is_refused(hub: LiveServer, token: str, tmp_path
         pytest.raises((CorruptData, InvalidInput, httpx.HTTPError)),
     ):
         client.push(folder, manifest)  # type: ignore[arg-type]
+
+
+class _CutAfter:
+    """A socket that delivers ``limit`` more body bytes, then reads as closed (a network cut;
+    a stand-in for a real one, which a loopback test cannot produce on cue)."""
+
+    def __init__(self, sock: object, limit: int) -> None:
+        self._sock, self._left = sock, limit
+
+    def recv_into(self, view: memoryview, *args: int) -> int:
+        if self._left <= 0:
+            return 0
+        n = int(self._sock.recv_into(view[: self._left]))  # type: ignore[attr-defined]
+        self._left -= n
+        return n
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
+
+
+def test_a_broken_download_resumes_at_the_first_unverified_page(
+    hub: LiveServer, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, manifest = _packed(tmp_path, pages=10, size=70_000)
+    with HubClient(hub.url, token) as client:
+        client.push(folder, manifest)  # type: ignore[arg-type]
+    real = HubClient._bulk_connection
+    ranges: list[str | None] = []
+
+    def cut_first(self: HubClient) -> object:
+        conn = real(self)
+        first = not ranges
+        connect, request = conn.connect, conn.request
+
+        def cut_connect() -> None:
+            connect()
+            if first:
+                conn.sock = _CutAfter(conn.sock, 5 * 70_000)  # type: ignore[assignment]
+
+        def note_request(method: str, url: str, *args: object, **kw: object) -> None:
+            headers = kw.get("headers") or {}
+            ranges.append(headers.get("Range"))  # type: ignore[union-attr]
+            request(method, url, *args, **kw)  # type: ignore[arg-type]
+
+        conn.connect = cut_connect  # type: ignore[method-assign]
+        conn.request = note_request  # type: ignore[method-assign]
+        return conn
+
+    monkeypatch.setattr(HubClient, "_bulk_connection", cut_first)
+    with HubClient(hub.url, token) as client:
+        pulled = client.pull("D-2026-001", tmp_path / "out")
+    assert pulled.resumed == 1
+    assert pulled.pages == 20
+    assert ranges[0] is None
+    # the second request starts at a page boundary after the pages already verified
+    offsets = [0]
+    for vol in manifest.volumes:  # type: ignore[attr-defined]
+        for doc in vol.documents:
+            for page in doc.pages:
+                offsets.append(offsets[-1] + page.size)
+    assert ranges[1] is not None
+    assert ranges[1].startswith("bytes=")
+    start = int(ranges[1].removeprefix("bytes=").rstrip("-"))
+    assert start in offsets
+    assert 0 < start < offsets[-1]
+    received = read_manifest(tmp_path / "out" / MANIFEST_NAME)
+    assert verify_folder(tmp_path / "out", received).bad == []
+    assert not list((tmp_path / "out").rglob("*.part"))

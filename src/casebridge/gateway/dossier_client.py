@@ -13,6 +13,7 @@ is named by dossier, volume, document and page.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -29,6 +30,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from casebridge.blobs.fs import aligned_buffer
 from casebridge.domain.dossier import Manifest, Page, PageRef, manifest_from_dict
 from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
 from casebridge.errors import (
@@ -379,16 +381,22 @@ class HubClient:
                 _raise_for(
                     httpx.Response(resp.status, headers=resp.getheaders(), content=resp.read())
                 )
-            buf = memoryview(bytearray(1 << 20))
-            while True:
+            length = int(resp.getheader("Content-Length") or -1)
+            if length < 0 or resp.chunked:
+                raise CasebridgeError("hub answered the download without a Content-Length")
+            # http.client parsed the head; the body is read here, straight from the socket
+            # into each page's buffer (first what http.client had already buffered).
+            early = resp.fp.read1(min(length, 1 << 16)) if length else b""
+            sock = conn.sock
+            assert sock is not None
+
+            def recv_into(view: memoryview) -> int:
                 try:
-                    n = resp.readinto(buf)
-                except (OSError, http.client.HTTPException) as exc:
+                    return int(sock.recv_into(view))
+                except OSError as exc:
                     raise _ShortBody(f"stream broken: {exc}") from None
-                if not n:
-                    break
-                writer.feed(buf[:n])
-            writer.close()
+
+            writer.take(recv_into, early, length)
             if writer.index < len(writer.chosen):
                 raise _ShortBody(f"stream ended at page {writer.index + 1} of {len(writer.chosen)}")
         finally:
@@ -413,7 +421,13 @@ def _intact(path: Path, page: Page) -> bool:
 
 
 class _PageWriter:
-    """Splits the stream into pages; each is hashed while written, renamed only if it matches."""
+    """Receives the stream page by page into one aligned buffer; a page is hashed there
+    and written under its final name only if it matches the manifest.
+
+    TLS decrypts straight into the page's buffer and SHA-256 reads it there. Files are
+    written through the page cache: O_DIRECT (as the hub's store does from its worker
+    threads) would make this one thread wait for the disk at every page.
+    """
 
     def __init__(
         self,
@@ -426,53 +440,54 @@ class _PageWriter:
     ) -> None:
         self.out, self.manifest, self.chosen = out, manifest, chosen
         self.index, self.result, self.on_progress = index, result, on_progress
-        self._open()
+        self._local = threading.local()
+        self._dirs = {
+            vi: str(page_path(out, PageRef("", vi, v.title, 1, "", 1, "x"), manifest).parent)
+            for vi, v in enumerate(manifest.volumes, 1)
+        }
 
-    def _open(self) -> None:
-        self.hasher = hashlib.sha256()
-        self.got = 0
-        self.fh: Any = None
-        if self.index < len(self.chosen):
-            ref, _ = self.chosen[self.index]
-            self.final = page_path(self.out, ref, self.manifest)
-            self.part = self.final.with_name(self.final.name + ".part")
-            self.fh = open(self.part, "wb", buffering=0)  # noqa: SIM115 - closed in _finish
-
-    def feed(self, chunk: bytes | memoryview) -> None:
-        """Take the next bytes of the stream (used at once: the caller may reuse ``chunk``)."""
-        view = memoryview(chunk)
-        while view:
-            if self.fh is None:
-                raise CorruptData("hub sent more bytes than the manifest lists")
+    def take(self, recv_into: Callable[[memoryview], int], early: bytes, length: int) -> None:
+        """Read ``length`` bytes of pages from ``recv_into`` (after ``early``, already read)."""
+        pending = memoryview(early)
+        left = length
+        while left and self.index < len(self.chosen):
             ref, page = self.chosen[self.index]
-            take = view[: page.size - self.got]
-            self.hasher.update(take)
-            self.fh.write(take)
-            self.got += len(take)
-            view = view[len(take) :]
-            if self.got == page.size:
-                self._finish(ref, page)
+            size = page.size
+            if size > left:
+                raise CorruptData(f"{ref}: the hub's answer ends inside this page")
+            buf = aligned_buffer(self._local, size)
+            got = min(len(pending), size)
+            buf[:got] = pending[:got]
+            pending = pending[got:]
+            while got < size:
+                n = recv_into(buf[got:size])
+                if n == 0:
+                    raise _ShortBody(f"stream ended inside {ref}")
+                got += n
+            left -= size
+            self._finish(ref, page, buf)
+        if left or pending:
+            raise CorruptData("hub sent more bytes than the manifest lists")
 
-    def _finish(self, ref: PageRef, page: Page) -> None:
-        self.fh.close()
-        if self.hasher.hexdigest() != page.sha256:
-            os.unlink(self.part)
+    def _finish(self, ref: PageRef, page: Page, buf: memoryview) -> None:
+        size = page.size
+        if hashlib.sha256(buf[:size]).hexdigest() != page.sha256:
             raise CorruptData(f"{ref}: received bytes do not match the manifest's hash")
-        os.replace(self.part, self.final)
+        final = f"{self._dirs[ref.volume]}/{ref.name}"
+        part = final + ".part"
+        try:
+            with open(part, "wb", buffering=0) as fh:
+                fh.write(buf[:size])
+            os.replace(part, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(part)
+            raise
         self.result.pages += 1
-        self.result.bytes += page.size
+        self.result.bytes += size
         if self.on_progress:
-            self.on_progress(1, page.size)
+            self.on_progress(1, size)
         self.index += 1
-        self._open()
-
-    def close(self) -> None:
-        if self.fh is not None and self.got == 0:
-            self.discard()
 
     def discard(self) -> None:
-        """Drop the unfinished page: only verified pages ever carry their final name."""
-        if self.fh is not None:
-            self.fh.close()
-            self.fh = None
-            Path(self.part).unlink(missing_ok=True)
+        """Nothing to drop: a page gets a file only once verified."""
