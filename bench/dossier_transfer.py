@@ -321,7 +321,9 @@ def hand_over(hub: Hub, certfile: Path, did: str, folder: Path) -> None:
 def forward_in_process(hub: Hub, certfile: Path, folder: Path, received: Path) -> float:
     from casebridge.gateway.dossier_client import HubClient
     from casebridge.gateway.dossier_folder import pack, read_manifest
+    from casebridge.gcsettings import relax_gc
 
+    relax_gc()  # as every casebridge process that handles dossiers does at start-up
     with HubClient(hub.url, hub.tokens["procuratorate.handler"], verify=str(certfile)) as client:
         t0 = time.perf_counter()
         parent = read_manifest(received)

@@ -22,6 +22,9 @@ def main() -> None:
         return
     from casebridge.cli_common import run_guarded
     from casebridge.cli_dossier import dossier_app
+    from casebridge.gcsettings import relax_gc
+
+    relax_gc()  # manifests of thousands of pages: see casebridge.gcsettings
 
     # the same one-line error contract as casebridge.cli.main
     run_guarded(lambda: dossier_app(args=argv[1:], prog_name="casebridge dossier"))

@@ -155,3 +155,12 @@ def test_pack_reader_reports_a_truncated_frame() -> None:
     assert header is not None
     assert reader.next_body() is None
     assert reader.pending() == (header, 3)
+
+
+def test_manifest_canonical_bytes_match_the_rfc8785_reference() -> None:
+    """Manifest.canonical() serialises without sorting (keys are built in order): the
+    reference implementation must agree byte for byte, root and parent included."""
+    m = _manifest(_page("0001.jpg", b"a"), _page("第2页.jpg", b"bb"))
+    assert m.canonical() == rfc8785.dumps(m.to_dict())
+    child = union(m, [Volume("补充", (Document("X", "新材料", "JCY", (_page("n.png", b"c"),)),))])
+    assert child.canonical() == rfc8785.dumps(child.to_dict())

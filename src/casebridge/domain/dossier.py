@@ -188,40 +188,51 @@ class Manifest:
         return [(r, p) for r, p in self.located_pages() if (r.volume, r.document) in wanted]
 
     def body(self) -> dict[str, Any]:
-        """The manifest without its root: what the root is computed next to."""
+        """The manifest without its root: what the root is computed next to.
+
+        Keys are inserted in RFC 8785 order (sorted; all ASCII), so :meth:`canonical` can
+        serialise without sorting — it runs on manifests of thousands of pages.
+        """
         return {
-            "schema": SCHEMA,
             "digest": DIGEST,
             "dossier_id": self.dossier_id,
-            "title": self.title,
             "parent": self.parent,
+            "schema": SCHEMA,
+            "title": self.title,
             "volumes": [
                 {
-                    "title": v.title,
                     "documents": [
                         {
                             "code": d.code,
-                            "title": d.title,
-                            "source_agency": d.source_agency,
                             "pages": [
                                 {
-                                    "name": p.name,
                                     "media_type": p.media_type,
-                                    "size": p.size,
+                                    "name": p.name,
                                     "sha256": p.sha256,
+                                    "size": p.size,
                                 }
                                 for p in d.pages
                             ],
+                            "source_agency": d.source_agency,
+                            "title": d.title,
                         }
                         for d in v.documents
                     ],
+                    "title": v.title,
                 }
                 for v in self.volumes
             ],
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.body(), "merkle_root": self.computed_root()}
+        body = self.body()
+        # "merkle_root" sorts between "dossier_id" and "parent"
+        return {
+            "digest": body["digest"],
+            "dossier_id": body["dossier_id"],
+            "merkle_root": self.computed_root(),
+            **{k: body[k] for k in ("parent", "schema", "title", "volumes")},
+        }
 
     def computed_root(self) -> str:
         """The Merkle root of the pages (computed once per manifest: it is immutable)."""
@@ -234,12 +245,15 @@ class Manifest:
     def canonical(self) -> bytes:
         """RFC 8785 bytes of the manifest with its Merkle root: what a signature covers.
 
-        No float check here (``canonical_json`` has one): every number in a manifest is a
-        page size, an ``int`` by construction.
+        Computed once per manifest. No sorting (:meth:`body` builds keys in order) and no
+        float check (``canonical_json`` has one): every number in a manifest is a page
+        size, an ``int`` by construction.
         """
-        return json.dumps(
-            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode("utf-8")
+        return self._canonical
+
+    @cached_property
+    def _canonical(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
 
     def sealed(self) -> Manifest:
         """The same manifest with ``root`` filled in."""
@@ -271,18 +285,17 @@ def _refuse_floats(value: Any) -> None:
 
 def merkle_root(hashes: Iterable[str]) -> str:
     """RFC 6962-shaped Merkle tree hash over hex page hashes; the empty tree is SHA-256('')."""
-    level = [hashlib.sha256(b"\x00" + bytes.fromhex(h)).digest() for h in hashes]
+    sha = hashlib.sha256
+    level = [sha(b"\x00" + raw).digest() for raw in map(bytes.fromhex, hashes)]
     if not level:
-        return hashlib.sha256(b"").hexdigest()
+        return sha(b"").hexdigest()
     # Bottom-up pairing with the odd node promoted equals RFC 6962's recursive split.
     while len(level) > 1:
-        nxt = [
-            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
-            for i in range(0, len(level) - 1, 2)
-        ]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
+        odd = level[-1] if len(level) % 2 else None
+        pairs = zip(level[::2], level[1::2], strict=False)  # the odd one out is kept above
+        level = [sha(b"\x01" + a + b).digest() for a, b in pairs]
+        if odd is not None:
+            level.append(odd)
     return level[0].hex()
 
 

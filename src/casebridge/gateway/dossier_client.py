@@ -167,7 +167,7 @@ class HubClient:
     # --- metadata -------------------------------------------------------------------------
 
     def register(self, manifest: Manifest) -> dict[str, Any]:
-        body = json.dumps(manifest.to_dict(), ensure_ascii=False).encode("utf-8")
+        body = manifest.canonical()  # computed once per manifest; JSON like any other
         resp = self.http.post(
             "/api/v1/dossiers", content=body, headers={"Content-Type": "application/json"}
         )

@@ -19,6 +19,7 @@ from casebridge.bootstrap import Container, bootstrap
 from casebridge.config import Settings
 from casebridge.domain.access import Action
 from casebridge.errors import StoreError
+from casebridge.gcsettings import relax_gc
 from casebridge.hub.api import audit, auth, cases, codes, dossiers, exchanges, procedure, tus, v1
 from casebridge.hub.api.policy import policy
 from casebridge.hub.api.schemas import HealthOut, ReadyOut
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if not _FROZEN:  # once per process (tests start many apps)
             gc.collect()
             gc.freeze()
+            relax_gc()
             _FROZEN = True
         yield
         if owned:
