@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from casebridge.blobs.interface import BlobStore
-from casebridge.blobs.s3 import S3BlobStore
 from casebridge.blobs.sealed import SealedPages
 from casebridge.blobs.segments import SegmentBlobStore
 from casebridge.config import Settings
@@ -14,6 +13,8 @@ __all__ = ["make_blob_store", "make_sealed_pages"]
 
 def make_blob_store(settings: Settings) -> BlobStore:
     if settings.blob_backend == "s3":
+        from casebridge.blobs.s3 import S3BlobStore  # boto3 costs ~10 MB: only when used
+
         return S3BlobStore(
             settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
         )

@@ -230,6 +230,7 @@ class HubClient:
         url = f"/api/v1/dossiers/{manifest.dossier_id}/versions/{manifest.root}/packs"
         throttle = _Throttle(bwlimit)
         lock = threading.Lock()
+        complete_seen: list[bool] = []
 
         def body(pack: list[str]) -> Iterator[bytes]:
             for h in pack:
@@ -257,13 +258,17 @@ class HubClient:
                 result.bytes_sent += length
                 result.packs_sent += 1
                 result.status = ack["status"]
+                if ack["status"] == "complete":
+                    complete_seen.append(True)
                 if on_pack:
                     on_pack(len(pack), length, result)
 
         with ThreadPoolExecutor(self.parallel) as pool:
             for fut in [pool.submit(send, p) for p in packs]:
                 fut.result()
-        if packs:
+        if complete_seen:  # an acknowledgement saw every page held: that is final
+            result.status = "complete"
+        elif packs:
             # Two packs acknowledged at once each see the other's pages uncommitted; the
             # version's status is derived from the pages held, so ask once all are in.
             result.status = str(self.status(manifest.dossier_id, manifest.root)["status"])

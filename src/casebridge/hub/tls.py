@@ -10,14 +10,16 @@ Two things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
   64 KiB wait — with dossier packs of tens of MB that pause/resume churn and the copies cost
   the hub more CPU than TLS itself (measured: ~3.4 CPU-s per 1.2 GB received with a body
   that is thrown away, ~1.8 with this class; `bench/RESULTS.md`). Here received pieces are
-  kept as they are, handed over joined once per ``receive()``, and reading pauses only when
-  4 MiB wait for the application (bounded memory per connection).
+  kept as they are and handed over one per ``receive()`` (no copy, and no multi-MB joined
+  buffers to fragment the heap), and reading pauses only when 4 MiB wait for the
+  application (bounded memory per connection).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+from collections import deque
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -30,7 +32,7 @@ BODY_HIGH_WATER = 4 << 20  # bytes of request body waiting for the app before re
 class _ChunkedBodyCycle(RequestResponseCycle):
     """uvicorn's request cycle, with the body kept as a list of received pieces."""
 
-    chunks: list[bytes]
+    chunks: deque[bytes]
     queued: int
 
     async def receive(self) -> Any:
@@ -45,8 +47,13 @@ class _ChunkedBodyCycle(RequestResponseCycle):
         if self.disconnected or self.response_complete:
             return {"type": "http.disconnect"}
         chunks = self.chunks
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        self.chunks, self.queued = [], 0
+        if len(chunks) > 1:  # one piece per message: never a multi-MB join to allocate
+            body = chunks.popleft()
+            self.queued -= len(body)
+            self.message_event.set()  # the rest is already here: the next receive() is free
+            return {"type": "http.request", "body": body, "more_body": True}
+        body = chunks[0] if chunks else b""
+        self.chunks, self.queued = deque(), 0
         return {"type": "http.request", "body": body, "more_body": self.more_body}
 
 
@@ -72,7 +79,7 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol):
         if type(cycle) is RequestResponseCycle:
             cycle.__class__ = _ChunkedBodyCycle
             chunked: Any = cycle
-            chunked.chunks, chunked.queued = [], 0
+            chunked.chunks, chunked.queued = deque(), 0
 
     def on_body(self, body: bytes) -> None:
         cycle: Any = self.cycle
