@@ -23,8 +23,10 @@ def describe_url(url: str) -> str:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # WAL: readers never block the writer; busy_timeout: a second process waits, not fails.
+    # synchronous=FULL: a commit returns only once the WAL is on disk. With NORMAL a power cut
+    # can take back committed transactions, i.e. acknowledged exchanges and page receipts.
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
