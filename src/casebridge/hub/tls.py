@@ -10,9 +10,10 @@ Two things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
   64 KiB wait — with dossier packs of tens of MB that pause/resume churn and the copies cost
   the hub more CPU than TLS itself (measured: ~3.4 CPU-s per 1.2 GB received with a body
   that is thrown away, ~1.8 with this class; `bench/RESULTS.md`). Here received pieces are
-  kept as they are and handed over one per ``receive()`` (no copy, and no multi-MB joined
-  buffers to fragment the heap), and reading pauses only when 4 MiB wait for the
-  application (bounded memory per connection).
+  kept as they are and handed over about 1 MiB per ``receive()`` (joined once: large enough
+  that most pages of a pack lie inside one message, small enough not to fragment the heap
+  with multi-MB buffers), and reading pauses only when 4 MiB wait for the application
+  (bounded memory per connection).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-__all__ = ["BODY_HIGH_WATER", "PeerCertHttpToolsProtocol", "client_cert_der"]
+__all__ = ["BODY_HIGH_WATER", "BODY_MESSAGE", "PeerCertHttpToolsProtocol", "client_cert_der"]
 
 BODY_HIGH_WATER = 4 << 20  # bytes of request body waiting for the app before reading pauses
+BODY_MESSAGE = 1 << 20  # at most about this much per ASGI message (one join, bounded)
 
 
 class _ChunkedBodyCycle(RequestResponseCycle):
@@ -47,12 +49,17 @@ class _ChunkedBodyCycle(RequestResponseCycle):
         if self.disconnected or self.response_complete:
             return {"type": "http.disconnect"}
         chunks = self.chunks
-        if len(chunks) > 1:  # one piece per message: never a multi-MB join to allocate
-            body = chunks.popleft()
-            self.queued -= len(body)
+        if self.queued > BODY_MESSAGE:  # hand over about 1 MiB, keep the rest for next time
+            parts = [chunks.popleft()]
+            size = len(parts[0])
+            while chunks and size + len(chunks[0]) <= BODY_MESSAGE:
+                parts.append(chunks.popleft())
+                size += len(parts[-1])
+            self.queued -= size
             self.message_event.set()  # the rest is already here: the next receive() is free
+            body = parts[0] if len(parts) == 1 else b"".join(parts)
             return {"type": "http.request", "body": body, "more_body": True}
-        body = chunks[0] if chunks else b""
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         self.chunks, self.queued = deque(), 0
         return {"type": "http.request", "body": body, "more_body": self.more_body}
 
