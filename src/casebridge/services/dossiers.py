@@ -410,7 +410,10 @@ async def receive_pack(
                     new = uow.dossiers.add_pages(verified)
                     result.already_held += len(verified) - new
                     version = _version(uow, dossier_id, root)
-                    status = _status(uow, version, manifest)
+                    distinct = manifest.distinct_pages()
+                    missing = len(distinct) - uow.dossiers.count_present(distinct)
+                    if not missing and version.status != "complete":
+                        version.status = "complete"
                     audit.record(
                         uow,
                         "dossier.pack.accept",
@@ -420,7 +423,7 @@ async def receive_pack(
                         detail={"merkle_root": root, "pages": new},
                     )
                     uow.commit()
-                    return new, status.status, len(status.missing)
+                    return new, version.status, missing
 
             result.accepted, result.status, result.missing_count = await _run(record)
     if result.problems:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from casebridge.store.dossier_models import DossierPage, DossierRow, DossierVersion
@@ -54,7 +55,16 @@ class DossierRepository:
         return version
 
     def present(self, hashes: Iterable[str]) -> set[str]:
-        """Which of these page hashes the hub holds (verified and durable).
+        """Which of these page hashes the hub holds (verified and durable)."""
+        return {r[0] for r in self._held("sha256", hashes)}
+
+    def count_present(self, hashes: Iterable[str]) -> int:
+        """How many of these page hashes the hub holds (a pack's acknowledgement needs only
+        the count: no row per page comes back)."""
+        return sum(int(r[0]) for r in self._held("count(*)", hashes))
+
+    def _held(self, what: str, hashes: Iterable[str]) -> list[tuple[Any, ...]]:
+        """``SELECT what FROM dossier_page WHERE sha256 IN hashes``, in bounded chunks.
 
         The hot query of a transfer (every pack asks it for the whole version, thousands of
         hashes): it goes to the driver as plain SQL, because building an expanding ``IN``
@@ -62,33 +72,32 @@ class DossierRepository:
         """
         wanted = list(set(hashes))
         if not wanted:
-            return set()
+            return []
         self.session.flush()  # the raw cursor below sees only what was flushed
         conn = self.session.connection()
         dialect = conn.dialect
         mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+        column = DossierPage.sha256 if what == "sha256" else func.count()
         if mark is None:  # a driver with another paramstyle: the portable (slower) way
-            found: set[str] = set()
+            rows: list[tuple[Any, ...]] = []
             for i in range(0, len(wanted), _CHUNK):
-                query = select(DossierPage.sha256).where(
-                    DossierPage.sha256.in_(wanted[i : i + _CHUNK])
-                )
-                found.update(self.session.scalars(query))
-            return found
+                query = select(column).where(DossierPage.sha256.in_(wanted[i : i + _CHUNK]))
+                rows.extend(tuple(r) for r in self.session.execute(query))
+            return rows
         # The DB-API cursor of this session's connection (same transaction): its rows come
         # back as C tuples, without SQLAlchemy's per-row result processing.
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             if dialect.name == "postgresql":
-                cursor.execute("SELECT sha256 FROM dossier_page WHERE sha256 = ANY(%s)", (wanted,))
-                return {r[0] for r in cursor.fetchall()}
-            found = set()
+                cursor.execute(f"SELECT {what} FROM dossier_page WHERE sha256 = ANY(%s)", (wanted,))  # noqa: S608
+                return list(cursor.fetchall())
+            rows = []
             for i in range(0, len(wanted), _CHUNK):
                 chunk = wanted[i : i + _CHUNK]
                 marks = ",".join([mark] * len(chunk))
-                cursor.execute(f"SELECT sha256 FROM dossier_page WHERE sha256 IN ({marks})", chunk)  # noqa: S608
-                found.update(r[0] for r in cursor.fetchall())
-            return found
+                cursor.execute(f"SELECT {what} FROM dossier_page WHERE sha256 IN ({marks})", chunk)  # noqa: S608
+                rows.extend(cursor.fetchall())
+            return rows
         finally:
             cursor.close()
 
@@ -96,8 +105,8 @@ class DossierRepository:
         """Record accepted pages; ones already recorded are skipped. Returns how many were new."""
         held = self.present(pages)
         new = [{"sha256": h, "size": s} for h, s in pages.items() if h not in held]
-        if new:
-            self.session.execute(insert(DossierPage), new)
+        if new:  # Core insert: no ORM unit-of-work bookkeeping per row
+            self.session.execute(insert(cast(Table, DossierPage.__table__)), new)
         return len(new)
 
     def page_count(self) -> int:
