@@ -298,3 +298,11 @@ def test_a_broken_download_resumes_at_the_first_unverified_page(
     received = read_manifest(tmp_path / "out" / MANIFEST_NAME)
     assert verify_folder(tmp_path / "out", received).bad == []
     assert not list((tmp_path / "out").rglob("*.part"))
+
+
+def test_a_manifest_that_is_not_json_is_refused(api: httpx.Client) -> None:
+    r = api.post(
+        "/api/v1/dossiers", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 422
+    assert r.json()["problems"][0]["field"] == "body"

@@ -5,10 +5,11 @@ Every route needs an API token: dossiers are case files, never public.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -21,6 +22,7 @@ from casebridge.hub.api.policy import policy
 from casebridge.hub.deps import CurrentPrincipal, Uow
 from casebridge.services import audit, dossiers
 from casebridge.services.dossier_access import require_dossier
+from casebridge.services.dossiers import VersionStatus
 
 __all__ = ["router"]
 
@@ -55,17 +57,38 @@ def _require(
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-@router.post("", openapi_extra=policy(Action.CASE_CREATE))
-def register(
-    principal: CurrentPrincipal,
-    uow: Uow,
-    request: Request,
-    response: Response,
-    manifest: Annotated[dict[str, Any], Body(description="Dossier manifest (RFC 8785 JSON)")],
-) -> dict[str, Any]:
-    """Register a dossier version; the answer lists the page hashes the hub still lacks."""
+_MANIFEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "Dossier manifest (RFC 8785 JSON, schema casebridge.dossier/1)",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+@router.post("", openapi_extra={**policy(Action.CASE_CREATE), **_MANIFEST_BODY})
+async def register(principal: CurrentPrincipal, request: Request, response: Response) -> Any:
+    """Register a dossier version; the answer lists the page hashes the hub still lacks.
+
+    The body is parsed here with ``json.loads`` rather than declared as a model: a manifest
+    is thousands of pages, and the manifest parser checks every field anyway (validating it
+    twice cost the forwarding step a sixth of its time).
+    """
     c: Container = request.app.state.container
-    status = dossiers.register_manifest(uow, manifest, principal=principal, settings=c.settings)
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            "the manifest is not JSON", problems=[Problem("body", str(exc), rule="json")]
+        ) from None
+    del raw
+
+    def run() -> VersionStatus:
+        with c.uow() as uow:
+            return dossiers.register_manifest(uow, data, principal=principal, settings=c.settings)
+
+    status = await run_in_threadpool(run)
     response.status_code = 201 if status.created else 200
     return status.as_dict()
 
