@@ -144,7 +144,6 @@ class Hub:
         self.var = work / "hub-var"
         shutil.rmtree(self.var, ignore_errors=True)
         self.env = {
-            **({"MALLOC_ARENA_MAX": os.environ["ARENAS"]} if os.environ.get("ARENAS") else {}),
             **{k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")},
             "CASEBRIDGE_VAR_DIR": str(self.var),
             "CASEBRIDGE_LOG_LEVEL": "warning",
