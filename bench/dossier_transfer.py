@@ -409,7 +409,7 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=5253)
     ap.add_argument("--small-pages", type=int, default=1313, help="the 0.3 GB run; 0 to skip")
     ap.add_argument("--seed", type=int, default=20261127)
-    ap.add_argument("--parallel", type=int, default=2, help="packs in flight during (a)")
+    ap.add_argument("--parallel", type=int, default=4, help="packs in flight during (a)")
     ap.add_argument("--hub-workers", type=int, default=2, help="uvicorn worker processes")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)

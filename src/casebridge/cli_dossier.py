@@ -186,7 +186,13 @@ def push_cmd(
     cacert: CaOpt = None,
     manifest_file: Annotated[Path | None, typer.Option("--manifest")] = None,
     pack_mb: Annotated[int, typer.Option(help="Pack size in MB.", min=1)] = 32,
-    parallel: Annotated[int, typer.Option(help="Packs in flight at once.", min=1)] = 2,
+    parallel: Annotated[
+        int,
+        typer.Option(
+            help="Packs in flight at once (connections; several spread over hub workers).",
+            min=1,
+        ),
+    ] = 4,
     bwlimit: Annotated[
         float | None, typer.Option(help="Bandwidth limit in KB/s (like rsync --bwlimit).")
     ] = None,

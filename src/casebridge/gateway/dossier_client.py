@@ -140,7 +140,7 @@ class HubClient:
         *,
         verify: bool | str = True,
         timeout: float = 120.0,
-        parallel: int = 2,
+        parallel: int = 4,
     ) -> None:
         self.http = httpx.Client(
             base_url=base_url.rstrip("/"),
