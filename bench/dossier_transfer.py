@@ -67,6 +67,13 @@ _HUB_APP = (
 )
 
 
+def settle() -> None:
+    """Before each timed step: write back what earlier steps left dirty in the page cache,
+    so that no step (rsync included) pays for the previous one's writeback."""
+    os.sync()
+    time.sleep(0.5)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -275,6 +282,7 @@ def rsync_over_ssh(work: Path, folder: Path) -> float:
             "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
         )
         user = os.environ.get("USER") or "root"
+        settle()
         t0 = time.perf_counter()
         subprocess.run(
             ["rsync", "-a", "-e", ssh, f"{folder}/", f"{user}@127.0.0.1:{dest}/"], check=True
@@ -363,6 +371,7 @@ def run(
         res["pack_s"], res["rss_pack"], _ = cli(
             work, "pack", "dossier", "pack", str(police), "--id", did, "--json"
         )
+        settle()
         cpu_before = hub.cpu_seconds()  # start-up (imports) of the hub is not push work
         res["a_s"], res["rss_push"], done = cli(
             work, "push", "dossier", "push", str(police), *tls, *police_t, *push_opts
@@ -372,6 +381,7 @@ def run(
         hand_over(hub, certfile, did, police)
         received = work / f"procuratorate-{pages}"
         shutil.rmtree(received, ignore_errors=True)
+        settle()
         res["b_s"], res["rss_pull"], pulled = cli(
             work, "pull", "dossier", "pull", did, str(received), *tls, *proc_t
         )
@@ -394,6 +404,7 @@ def run(
         # start-up), another 20 new pages on top of the received manifest.
         shutil.rmtree(received / "99-检察院补充材料")
         add_new_pages(received, "98-检察院补充材料", 20, seed + 7)
+        settle()
         res["d_s"] = forward_in_process(hub, certfile, received, received_manifest)
         res["rss_hub"] = hub.peak_rss_mb()
     finally:
