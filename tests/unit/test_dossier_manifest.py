@@ -164,3 +164,5 @@ def test_manifest_canonical_bytes_match_the_rfc8785_reference() -> None:
     assert m.canonical() == rfc8785.dumps(m.to_dict())
     child = union(m, [Volume("补充", (Document("X", "新材料", "JCY", (_page("n.png", b"c"),)),))])
     assert child.canonical() == rfc8785.dumps(child.to_dict())
+    odd = union(m, [Volume('卷 "3"\\', (Document("", "a\nb\t\u2028\x01", "", ()),))])
+    assert odd.canonical() == rfc8785.dumps(odd.to_dict())

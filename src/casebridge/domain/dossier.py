@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
+from json.encoder import encode_basestring as _quote  # the C escaper json.dumps uses
 from types import MappingProxyType
 from typing import Any
 
@@ -253,7 +254,31 @@ class Manifest:
 
     @cached_property
     def _canonical(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+        # Written out directly (no intermediate dicts: half the time and memory of
+        # json.dumps(self.to_dict()) on thousands of pages). Strings go through the json
+        # module's own C escaper, so the bytes are exactly what json.dumps would give.
+        q = _quote
+        parent = "null" if self.parent is None else q(self.parent)
+        parts = [
+            f'{{"digest":{q(DIGEST)},"dossier_id":{q(self.dossier_id)},'
+            f'"merkle_root":{q(self.computed_root())},"parent":{parent},'
+            f'"schema":{q(SCHEMA)},"title":{q(self.title)},"volumes":['
+        ]
+        for vi, vol in enumerate(self.volumes):
+            parts.append(',{"documents":[' if vi else '{"documents":[')
+            for di, doc in enumerate(vol.documents):
+                parts.append(f'{"," if di else ""}{{"code":{q(doc.code)},"pages":[')
+                parts.append(
+                    ",".join(
+                        f'{{"media_type":{q(p.media_type)},"name":{q(p.name)},'
+                        f'"sha256":{q(p.sha256)},"size":{int(p.size)}}}'
+                        for p in doc.pages
+                    )
+                )
+                parts.append(f'],"source_agency":{q(doc.source_agency)},"title":{q(doc.title)}}}')
+            parts.append(f'],"title":{q(vol.title)}}}')
+        parts.append("]}")
+        return "".join(parts).encode("utf-8")
 
     def sealed(self) -> Manifest:
         """The same manifest with ``root`` filled in."""
