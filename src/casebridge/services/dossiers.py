@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -148,10 +148,18 @@ def load_manifest(uow: UnitOfWork, dossier_id: str, root: str | None = None) -> 
     return _parsed(_version(uow, dossier_id, root))
 
 
-def _status(uow: UnitOfWork, version: DossierVersion, manifest: Manifest) -> VersionStatus:
+def _status(
+    uow: UnitOfWork,
+    version: DossierVersion,
+    manifest: Manifest,
+    candidates: Iterable[str] | None = None,
+) -> VersionStatus:
+    """The version's status; ``candidates``: the only pages that can be missing (a child of
+    a complete parent: the pages it adds), so that thousands of held ones are not asked for."""
     distinct = manifest.distinct_pages()
-    present = uow.dossiers.present(distinct)
-    missing = [h for h in distinct if h not in present]
+    wanted = list(distinct) if candidates is None else list(candidates)
+    present = uow.dossiers.present(wanted)
+    missing = [h for h in wanted if h not in present]
     if not missing and version.status != "complete":
         version.status = "complete"
     return VersionStatus(
@@ -220,6 +228,7 @@ def register_manifest(
         status = _status(uow, existing, manifest)
         uow.commit()
         return status
+    candidates: list[str] | None = None
     if manifest.parent is not None:
         parent = uow.dossiers.version(manifest.dossier_id, manifest.parent)
         if parent is None:
@@ -233,9 +242,10 @@ def register_manifest(
                     )
                 ],
             )
-        missing_from_child = (
-            _parsed(parent).distinct_pages().keys() - manifest.distinct_pages().keys()
-        )
+        parent_pages = _parsed(parent).distinct_pages()
+        missing_from_child = parent_pages.keys() - manifest.distinct_pages().keys()
+        if parent.status == "complete":  # every parent page is held: only new ones can miss
+            candidates = [h for h in manifest.distinct_pages() if h not in parent_pages]
         if missing_from_child:
             raise InvalidInput(
                 "a child version must keep every page of its parent (it is their union)",
@@ -262,7 +272,7 @@ def register_manifest(
             created_by_user_id=principal.user_id,
         )
     )
-    status = _status(uow, version, manifest)
+    status = _status(uow, version, manifest, candidates)
     _MANIFESTS[(manifest.dossier_id, manifest.root)] = manifest  # same root, same manifest
     audit.record(
         uow,

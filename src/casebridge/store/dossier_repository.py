@@ -113,7 +113,11 @@ class DossierRepository:
         return int(self.session.scalar(select(func.count()).select_from(DossierPage)) or 0)
 
     def forget_pages(self, hashes: Iterable[str]) -> None:
-        """Drop acceptance records (a page found corrupt must be re-sent, not served)."""
+        """Drop acceptance records (a page found corrupt must be re-sent, not served).
+
+        A caller must also set the versions holding these pages back to ``receiving``:
+        registering a child of a ``complete`` version trusts that every page of it is held.
+        """
         for h in hashes:
             row = self.session.get(DossierPage, h)
             if row is not None:
