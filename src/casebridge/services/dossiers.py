@@ -55,7 +55,7 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
 # Received pages go to the pool in batches (what one receive() brought, up to ~4 MiB):
 # a thread hand-off per page cost more than hashing the page. Batches in flight per pack
 # are bounded, and so is memory (uvicorn pauses the socket at 4 MiB unread).
-_MAX_BATCHES = 2
+_MAX_BATCHES = 4
 
 
 @dataclass(frozen=True)
