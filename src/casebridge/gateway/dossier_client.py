@@ -18,6 +18,7 @@ import hashlib
 import http.client
 import json
 import os
+import queue
 import ssl
 import threading
 import time
@@ -211,7 +212,73 @@ class HubClient:
         on_bytes: Progress | None = None,
     ) -> PushResult:
         started = time.perf_counter()
-        answer = self.register(manifest)
+        # The manifest and the packs go through http.client connections kept alive and
+        # shared in a small pool: the first pack rides the manifest's connection, so it
+        # reaches the hub worker that has just parsed the manifest (a forwarded version
+        # with 20 new pages is one manifest and one pack).
+        idle: queue.SimpleQueue[http.client.HTTPConnection] = queue.SimpleQueue()
+        opened: list[http.client.HTTPConnection] = []
+        lock = threading.Lock()
+
+        def take() -> http.client.HTTPConnection:
+            try:
+                return idle.get_nowait()
+            except queue.Empty:
+                conn = self._bulk_connection()
+                with lock:
+                    opened.append(conn)
+                return conn
+
+        try:
+            answer = self._register_on(take, idle.put, manifest)
+            return self._push_packs(
+                folder, manifest, answer, take, idle.put, started, pack_bytes, bwlimit,
+                on_pack, on_bytes,
+            )  # fmt: skip
+        finally:
+            for conn in opened:
+                conn.close()
+
+    def _register_on(
+        self,
+        take: Callable[[], http.client.HTTPConnection],
+        give: Callable[[http.client.HTTPConnection], None],
+        manifest: Manifest,
+    ) -> dict[str, Any]:
+        conn = take()
+        try:
+            conn.request(
+                "POST",
+                self._base.raw_path.decode().rstrip("/") + "/api/v1/dossiers",
+                body=manifest.canonical(),
+                headers={
+                    "Authorization": f"Bearer {self._token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            resp = conn.getresponse()
+            status, headers, content = resp.status, resp.getheaders(), resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise CasebridgeError(f"hub connection failed while registering: {exc}") from None
+        give(conn)
+        _raise_for(httpx.Response(status, headers=headers, content=content))
+        data: dict[str, Any] = json.loads(content)
+        return data
+
+    def _push_packs(
+        self,
+        folder: Path,
+        manifest: Manifest,
+        answer: dict[str, Any],
+        take: Callable[[], http.client.HTTPConnection],
+        give: Callable[[http.client.HTTPConnection], None],
+        started: float,
+        pack_bytes: int,
+        bwlimit: float | None,
+        on_pack: Callable[[int, int, PushResult], None] | None,
+        on_bytes: Progress | None,
+    ) -> PushResult:
         missing: list[str] = answer["missing"]
         result = PushResult(manifest.dossier_id, manifest.root, manifest.page_count, len(missing))
         sizes = manifest.distinct_pages()
@@ -232,11 +299,9 @@ class HubClient:
         lock = threading.Lock()
         complete_seen: list[bool] = []
 
-        # Packs go through http.client, one kept-alive connection per sending thread: each
-        # page is read into a reused buffer and handed to the socket as is (httpx copied
-        # every piece of the body on its way, which cost this client more than TLS).
+        # Each page is read into a reused buffer and handed to the socket as is (httpx
+        # copied every piece of the body on its way, which cost this client more than TLS).
         local = threading.local()
-        opened: list[http.client.HTTPConnection] = []
         target = self._base.raw_path.decode().rstrip("/") + url
 
         def buffer(size: int) -> memoryview:
@@ -246,11 +311,7 @@ class HubClient:
             return memoryview(buf)[:size]
 
         def post(pack: list[str], length: int) -> tuple[int, list[tuple[str, str]], bytes]:
-            conn: http.client.HTTPConnection | None = getattr(local, "conn", None)
-            if conn is None:
-                conn = local.conn = self._bulk_connection()
-                with lock:
-                    opened.append(conn)
+            conn = take()
             try:
                 conn.putrequest("POST", target, skip_accept_encoding=True)
                 conn.putheader("Authorization", f"Bearer {self._token}")
@@ -269,11 +330,12 @@ class HubClient:
                     if on_bytes:
                         on_bytes(0, sizes[h])
                 resp = conn.getresponse()
-                return resp.status, resp.getheaders(), resp.read()
+                reply = resp.status, resp.getheaders(), resp.read()
             except BaseException:
                 conn.close()  # a half-sent request: this connection cannot be reused
-                local.conn = None
                 raise
+            give(conn)
+            return reply
 
         def send(pack: list[str]) -> None:
             length = sum(40 + sizes[h] for h in pack)
@@ -295,13 +357,9 @@ class HubClient:
                 if on_pack:
                     on_pack(len(pack), length, result)
 
-        try:
-            with ThreadPoolExecutor(self.parallel) as pool:
-                for fut in [pool.submit(send, p) for p in packs]:
-                    fut.result()
-        finally:
-            for conn in opened:
-                conn.close()
+        with ThreadPoolExecutor(min(self.parallel, max(1, len(packs)))) as pool:
+            for fut in [pool.submit(send, p) for p in packs]:
+                fut.result()
         if complete_seen:  # an acknowledgement saw every page held: that is final
             result.status = "complete"
         elif packs:
