@@ -3,7 +3,9 @@ standalone S3 server, a real HTTP endpoint started here) behave the same."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +187,28 @@ def test_segment_store_rolls_over_to_new_segments(tmp_path: Path) -> None:
     assert len(list((tmp_path / "blobs" / "segments").glob("*.seg"))) >= 3
     fresh = SegmentBlobStore(tmp_path / "blobs")
     assert {k: fresh.get(k) for k in blobs} == blobs
+
+
+def test_segment_store_on_a_filesystem_without_o_direct(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filesystem that refuses O_DIRECT answers EINVAL at open; both writing and a fresh
+    reader then fall back to buffered I/O by themselves. The refusal is simulated: this
+    machine's filesystems (tmpfs too, since Linux 6.6) all accept O_DIRECT."""
+    real_open = os.open
+
+    def refusing_open(path: str, flags: int, *args: int) -> int:
+        if flags & getattr(os, "O_DIRECT", 0):
+            raise OSError(errno.EINVAL, "Invalid argument", path)
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    k = _key(b"no o_direct")
+    writer = SegmentBlobStore(tmp_path / "blobs")
+    assert writer.put(k, b"page written buffered")
+    writer.sync()
+    reader = SegmentBlobStore(tmp_path / "blobs")  # has not written: learns it on its read
+    assert reader.get(k) == b"page written buffered"
+    files = FsBlobStore(tmp_path / "files")
+    assert files.put(k, b"one file, buffered")
+    assert FsBlobStore(tmp_path / "files").get(k) == b"one file, buffered"

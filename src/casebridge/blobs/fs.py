@@ -37,7 +37,7 @@ from typing import Any
 from casebridge.blobs.interface import check_key
 from casebridge.errors import NotFound
 
-__all__ = ["FsBlobStore", "aligned_buffer", "round_up"]
+__all__ = ["FsBlobStore", "aligned_buffer", "fill_aligned", "open_fd", "pread_aligned", "round_up"]
 
 _ALIGN = 4096  # O_DIRECT: buffer address, file offset and length are multiples of this
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
@@ -74,6 +74,44 @@ def aligned_buffer(local: threading.local, size: int) -> memoryview:
     return memoryview(buf)
 
 
+def open_fd(path: str, flags: int, *, direct: bool, mode: int = 0o644) -> tuple[int, bool]:
+    """``os.open`` with O_DIRECT when ``direct``; where the filesystem refuses it (EINVAL:
+    tmpfs, some network filesystems) the file is opened without. Returns (fd, direct)."""
+    if direct:
+        try:
+            return os.open(path, flags | _O_DIRECT, mode), True
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+    return os.open(path, flags, mode), False
+
+
+def fill_aligned(
+    local: threading.local, size: int, fill: Callable[[memoryview], None]
+) -> memoryview:
+    """The thread's aligned buffer with ``fill``'s ``size`` bytes, zero-padded to the
+    alignment (no stale bytes of another blob past the end): what O_DIRECT writes."""
+    padded = round_up(size)
+    buf = aligned_buffer(local, padded)
+    fill(buf[:size])
+    buf[size:padded] = bytes(padded - size)
+    return buf[:padded]
+
+
+def pread_aligned(fd: int, local: threading.local, length: int, offset: int = 0) -> bytes:
+    """``length`` bytes at ``offset`` (aligned) read into the thread's aligned buffer, as
+    O_DIRECT requires; fewer if the file ends first."""
+    padded = round_up(length)
+    buf = aligned_buffer(local, padded)
+    got = 0
+    while got < length:
+        n = os.preadv(fd, [buf[got:padded]], offset + got)
+        if n == 0:
+            break
+        got += n
+    return bytes(buf[: min(got, length)])
+
+
 class FsBlobStore:
     def __init__(self, root: Path, *, direct: bool | None = None) -> None:
         self.root = root
@@ -93,9 +131,6 @@ class FsBlobStore:
     def _legacy(self, key: str) -> str:
         return f"{self._base}/{key[:2]}/{key[2:4]}/{key}"
 
-    def _buffer(self, size: int) -> memoryview:
-        return aligned_buffer(self._local, size)
-
     def put(self, key: str, data: bytes) -> bool:
         def fill(out: memoryview) -> None:
             out[:] = data
@@ -114,10 +149,7 @@ class FsBlobStore:
             os.makedirs(folder, exist_ok=True)
             self._dirs.add(folder)
         tmp = f"{folder}/.{key}.{secrets.token_hex(4)}.tmp"
-        padded = round_up(size)
-        buf = self._buffer(padded)
-        fill(buf[:size])
-        buf[size:padded] = bytes(padded - size)  # no stale bytes of another blob past the end
+        buf = fill_aligned(self._local, size, fill)
         if not (self.direct and self._write_direct(tmp, buf, size)):
             self._write_buffered(tmp, buf[:size])
         os.replace(tmp, path)
@@ -136,14 +168,11 @@ class FsBlobStore:
 
     def _write_direct(self, tmp: str, buf: memoryview, n: int) -> bool:
         """Write ``buf[:n]`` (aligned, zero-padded) with O_DIRECT; False if refused."""
-        padded = round_up(n)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_DIRECT, 0o644)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                raise
-            self.direct = False
-            return False
+        padded = len(buf)
+        fd, self.direct = open_fd(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, direct=True)
+        if not self.direct:
+            os.close(fd)
+            return False  # the caller writes buffered, over the file just created
         try:
             done = 0
             while done < padded:
@@ -160,37 +189,19 @@ class FsBlobStore:
         return True
 
     def _open(self, key: str, flags: int) -> int:
-        try:
-            return os.open(self._path(key), flags)
-        except FileNotFoundError:
+        """The blob's file (either layout), with O_DIRECT while the filesystem allows it."""
+        for path in (self._path(key), self._legacy(key)):
             try:
-                return os.open(self._legacy(key), flags)
+                fd, self.direct = open_fd(path, flags, direct=self.direct)
+                return fd
             except FileNotFoundError:
-                raise NotFound(f"no blob {key}") from None
+                continue
+        raise NotFound(f"no blob {key}")
 
     def get(self, key: str) -> bytes:
-        fd = -1
-        if self.direct:
-            try:
-                fd = self._open(key, os.O_RDONLY | _O_DIRECT)
-            except OSError as exc:
-                if exc.errno != errno.EINVAL:
-                    raise
-                self.direct = False
-        if fd < 0:
-            with open(self._open(key, os.O_RDONLY), "rb", buffering=0) as fh:
-                data: bytes = fh.read()
-                return data
+        fd = self._open(key, os.O_RDONLY)
         try:
-            size = os.fstat(fd).st_size
-            buf = self._buffer(round_up(size))
-            got = 0
-            while got < size:
-                k = os.preadv(fd, [buf[got : round_up(size)]], got)
-                if k == 0:
-                    break
-                got += k
-            return bytes(buf[:got])
+            return pread_aligned(fd, self._local, os.fstat(fd).st_size)
         finally:
             os.close(fd)
 

@@ -27,7 +27,6 @@ kind (4: 0 blob, 1 deletion) · CRC-32 of the preceding 56 bytes (4).
 
 from __future__ import annotations
 
-import errno
 import itertools
 import os
 import secrets
@@ -38,13 +37,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from casebridge.blobs.fs import FsBlobStore, aligned_buffer, round_up
+from casebridge.blobs.fs import FsBlobStore, fill_aligned, open_fd, pread_aligned
 from casebridge.blobs.interface import check_key
 from casebridge.errors import NotFound
 
 __all__ = ["SegmentBlobStore"]
 
-_O_DIRECT = getattr(os, "O_DIRECT", 0)
 _REC = struct.Struct(">32sIQQI")
 _RECORD = _REC.size + 4  # + CRC-32
 _BLOB, _DELETED = 0, 1
@@ -73,7 +71,7 @@ class SegmentBlobStore:
         self._dir = root / "segments"
         self._dir.mkdir(parents=True, exist_ok=True)
         self._files = FsBlobStore(root, direct=direct)  # blobs of the older layouts
-        self.direct = bool(_O_DIRECT) and (direct is None or direct)
+        self.direct = self._files.direct  # O_DIRECT where this platform has it
         self.segment_bytes = segment_bytes
         self._lock = threading.Lock()  # the index, the pending records, the open segments
         self._sync_lock = threading.Lock()  # one sync at a time (see sync)
@@ -157,13 +155,7 @@ class SegmentBlobStore:
             number = next(self._numbers)
             path = f"{self._dir}/{self._writer}-{number:06d}.seg"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-            try:
-                fd = os.open(path, flags | (_O_DIRECT if self.direct else 0), 0o644)
-            except OSError as exc:
-                if exc.errno != errno.EINVAL or not self.direct:
-                    raise
-                self.direct = False  # this filesystem refuses O_DIRECT
-                fd = os.open(path, flags, 0o644)
+            fd, self.direct = open_fd(path, flags, direct=self.direct)
             seg = _Segment(number, path, fd)
             self._local.segment = seg
             with self._lock:
@@ -187,15 +179,13 @@ class SegmentBlobStore:
         try:
             # (A blob of the older one-file layout is not looked for here: storing it again
             # in a segment is harmless — same key, same bytes — and saves two stats a page.)
-            padded = round_up(size)
-            buf = aligned_buffer(self._local, padded)
-            fill(buf[:size])
-            buf[size:padded] = bytes(padded - size)
+            buf = fill_aligned(self._local, size, fill)
+            padded = len(buf)
             seg = self._segment(padded)
             offset = seg.end
             done = 0
             while done < padded:
-                done += os.pwrite(seg.fd, buf[done:padded], offset + done)
+                done += os.pwrite(seg.fd, buf[done:], offset + done)
             seg.end = offset + padded
             rec = _REC.pack(bytes.fromhex(key), seg.number, offset, size, _BLOB)
             with self._lock:
@@ -238,22 +228,14 @@ class SegmentBlobStore:
         where = self._where(key)
         if where is None:
             return self._files.get(key)
-        padded = round_up(where.length)
-        buf = aligned_buffer(self._local, padded)
         try:
-            fd = os.open(where.path, os.O_RDONLY | (_O_DIRECT if self.direct else 0))
+            fd, self.direct = open_fd(where.path, os.O_RDONLY, direct=self.direct)
         except FileNotFoundError:
             raise NotFound(f"no blob {key} (segment {where.path} is gone)") from None
         try:
-            got = 0
-            while got < where.length:
-                n = os.preadv(fd, [buf[got:padded]], where.offset + got)
-                if n == 0:
-                    break
-                got += n
+            return pread_aligned(fd, self._local, where.length, where.offset)
         finally:
             os.close(fd)
-        return bytes(buf[: min(got, where.length)])
 
     def exists(self, key: str) -> bool:
         return self._where(key) is not None or self._files.exists(key)
