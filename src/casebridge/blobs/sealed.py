@@ -31,12 +31,14 @@ class SealedPages:
 
     def put(self, sha256: str, plaintext: bytes | memoryview) -> bool:
         """Encrypt and store (not yet durable: call :meth:`sync`). Caller verified the hash."""
+        data_key = self.keys.current()
         put_with = getattr(self.store, "put_with", None)
         if put_with is not None:  # the store lends its write buffer: encrypt straight into it
-            seal = SealInto(self.suite, self.kek, sha256.encode(), plaintext, self.keys.current())
+            seal = SealInto(self.suite, self.kek, sha256.encode(), plaintext, data_key)
             return bool(put_with(sha256, seal.size, seal))
         return self.store.put(
-            sha256, seal_envelope(self.suite, self.kek, sha256.encode(), bytes(plaintext))
+            sha256,
+            seal_envelope(self.suite, self.kek, sha256.encode(), bytes(plaintext), data_key),
         )
 
     def get(self, sha256: str, what: str, *, rehash: bool = True) -> bytes:

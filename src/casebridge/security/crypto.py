@@ -249,10 +249,17 @@ class DataKeys:
         return key
 
 
-def seal_envelope(suite: CryptoSuite, kek: KeyEncryptionKey, aad: bytes, plaintext: bytes) -> bytes:
-    """Encrypt under a fresh data key; ``aad`` (the page hash) binds the blob to its address."""
-    head, data_key, nonce = _envelope_head(suite, kek)
-    return head + suite.seal(data_key, nonce, plaintext, aad)
+def seal_envelope(
+    suite: CryptoSuite,
+    kek: KeyEncryptionKey,
+    aad: bytes,
+    plaintext: bytes,
+    data_key: tuple[bytes, bytes] | None = None,
+) -> bytes:
+    """Encrypt under ``data_key`` (a fresh one if None); ``aad`` (the page hash) binds the
+    blob to its address."""
+    head, key, nonce = _envelope_head(suite, kek, data_key)
+    return head + suite.seal(key, nonce, plaintext, aad)
 
 
 class SealInto:
