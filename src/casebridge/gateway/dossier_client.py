@@ -31,7 +31,6 @@ from urllib.parse import urlencode
 
 import httpx
 
-from casebridge.blobs.fs import aligned_buffer
 from casebridge.domain.dossier import Manifest, Page, PageRef, manifest_from_dict
 from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
 from casebridge.errors import (
@@ -168,13 +167,11 @@ class HubClient:
     # --- metadata -------------------------------------------------------------------------
 
     def register(self, manifest: Manifest) -> dict[str, Any]:
-        body = manifest.canonical()  # computed once per manifest; JSON like any other
-        resp = self.http.post(
-            "/api/v1/dossiers", content=body, headers={"Content-Type": "application/json"}
-        )
-        _raise_for(resp)
-        data: dict[str, Any] = resp.json()
-        return data
+        conn = self._bulk_connection()
+        try:
+            return self._register_on(lambda: conn, lambda _: None, manifest)
+        finally:
+            conn.close()
 
     def status(self, dossier_id: str, root: str | None = None) -> dict[str, Any]:
         path = f"/api/v1/dossiers/{dossier_id}"
@@ -411,8 +408,7 @@ class HubClient:
             headers = {"Range": f"bytes={offsets[index]}-"} if index else {}
             try:
                 self._receive(url, query, headers, writer)
-            except (httpx.TransportError, _ShortBody) as exc:
-                writer.discard()
+            except _ShortBody as exc:  # a verified page is already on disk: resume after it
                 index = writer.index
                 ref, page = chosen[index]
                 self._diagnose(dossier_id, manifest.root, ref, page)
@@ -421,9 +417,6 @@ class HubClient:
                 if attempts > retries:
                     raise CasebridgeError(f"pull of {dossier_id} failed at {ref}: {exc}") from None
                 continue
-            except BaseException:
-                writer.discard()
-                raise
             index = writer.index
         write_manifest(manifest, out / MANIFEST_NAME)
         result.seconds = time.perf_counter() - started
@@ -520,7 +513,7 @@ def _intact(path: Path, page: Page) -> bool:
 
 
 class _PageWriter:
-    """Receives the stream page by page into one aligned buffer; a page is hashed there
+    """Receives the stream page by page into one reused buffer; a page is hashed there
     and written under its final name only if it matches the manifest.
 
     TLS decrypts straight into the page's buffer and SHA-256 reads it there. Files are
@@ -539,7 +532,7 @@ class _PageWriter:
     ) -> None:
         self.out, self.manifest, self.chosen = out, manifest, chosen
         self.index, self.result, self.on_progress = index, result, on_progress
-        self._local = threading.local()
+        self._buf = bytearray(1 << 20)  # one page at a time, reused (grows for a larger page)
         self._dirs = {
             vi: str(page_path(out, PageRef("", vi, v.title, 1, "", 1, "x"), manifest).parent)
             for vi, v in enumerate(manifest.volumes, 1)
@@ -554,7 +547,9 @@ class _PageWriter:
             size = page.size
             if size > left:
                 raise CorruptData(f"{ref}: the hub's answer ends inside this page")
-            buf = aligned_buffer(self._local, size)
+            if len(self._buf) < size:
+                self._buf = bytearray(size)
+            buf = memoryview(self._buf)
             got = min(len(pending), size)
             buf[:got] = pending[:got]
             pending = pending[got:]
@@ -587,6 +582,3 @@ class _PageWriter:
         if self.on_progress:
             self.on_progress(1, size)
         self.index += 1
-
-    def discard(self) -> None:
-        """Nothing to drop: a page gets a file only once verified."""

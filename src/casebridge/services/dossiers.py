@@ -148,6 +148,12 @@ def load_manifest(uow: UnitOfWork, dossier_id: str, root: str | None = None) -> 
     return _parsed(_version(uow, dossier_id, root))
 
 
+def _settle(version: DossierVersion, missing: int) -> None:
+    """A version with nothing missing is complete (and stays so)."""
+    if not missing and version.status != "complete":
+        version.status = "complete"
+
+
 def _status(
     uow: UnitOfWork,
     version: DossierVersion,
@@ -160,8 +166,7 @@ def _status(
     wanted = list(distinct) if candidates is None else list(candidates)
     present = uow.dossiers.present(wanted)
     missing = [h for h in wanted if h not in present]
-    if not missing and version.status != "complete":
-        version.status = "complete"
+    _settle(version, len(missing))
     return VersionStatus(
         manifest.dossier_id,
         manifest.root,
@@ -422,8 +427,7 @@ async def receive_pack(
                     version = _version(uow, dossier_id, root)
                     distinct = manifest.distinct_pages()
                     missing = len(distinct) - uow.dossiers.count_present(distinct)
-                    if not missing and version.status != "complete":
-                        version.status = "complete"
+                    _settle(version, missing)
                     audit.record(
                         uow,
                         "dossier.pack.accept",
