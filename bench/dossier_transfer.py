@@ -334,9 +334,9 @@ def forward_in_process(hub: Hub, certfile: Path, folder: Path, received: Path) -
     relax_gc()  # as every casebridge process that handles dossiers does at start-up
     with HubClient(hub.url, hub.tokens["procuratorate.handler"], verify=str(certfile)) as client:
         t0 = time.perf_counter()
-        parent = read_manifest(received)
+        parent = read_manifest(received, trust_root=True)  # the hub checks the new root
         child = pack(folder, dossier_id="", title="", agency="BENCH-JCY", extends=parent)
-        result = client.push(folder, child)
+        result = client.push(folder, child, base=parent)  # registers what it adds
         seconds = time.perf_counter() - t0
     assert result.pages_sent == 20, result
     assert result.status == "complete", result

@@ -157,7 +157,7 @@ def pack_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Hash a scanned folder into a dossier manifest (optional FOLDER/catalogue.csv)."""
-    parent = read_manifest(extends) if extends else None
+    parent = read_manifest(extends, trust_root=True) if extends else None
     did = dossier_id or (parent.dossier_id if parent else folder.resolve().name)
     with _progress("hash", 0, 0, as_json) as advance:
         manifest = pack(
@@ -176,6 +176,19 @@ def pack_cmd(
     else:
         _print_summary(data)
         out.print(f"manifest written to {target}")
+
+
+def _received_base(folder: Path, manifest: Manifest) -> Manifest | None:
+    """The version a child version extends, when the folder holds it as received (its
+    FOLDER/dossier.manifest.json): the push then sends only the volumes it adds."""
+    received = folder / MANIFEST_NAME
+    if manifest.parent is None or not received.is_file():
+        return None
+    try:
+        base = read_manifest(received, trust_root=True)
+    except InvalidInput:
+        return None  # not usable as a base: the whole manifest is sent instead
+    return base if base.root == manifest.parent else None
 
 
 @dossier_app.command("push")
@@ -200,6 +213,7 @@ def push_cmd(
 ) -> None:
     """Send a dossier: the hub answers which pages it lacks; only those travel, in packs."""
     manifest = read_manifest(manifest_file or folder / MANIFEST_NAME)
+    base = _received_base(folder, manifest)
     verify: bool | str = str(cacert) if cacert else True
 
     def on_pack(pages: int, nbytes: int, r: PushResult) -> None:
@@ -226,6 +240,7 @@ def push_cmd(
             bwlimit=bwlimit * 1024 if bwlimit else None,
             on_pack=on_pack,
             on_bytes=advance,
+            base=base,
         )
     if as_json:
         _emit({"event": "done", **result.as_dict()})

@@ -7,6 +7,7 @@ matrix has no example request for, fails the suite — so no route is added with
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,14 @@ import pytest
 
 from casebridge.bootstrap import Container
 from casebridge.domain.access import Action, GrantScope, decide, decide_dossier
+from casebridge.domain.dossier import (
+    EXTENSION_SCHEMA,
+    Document,
+    Page,
+    Volume,
+    manifest_from_dict,
+    union,
+)
 from casebridge.gateway.dossier_client import HubClient
 from casebridge.gateway.dossier_folder import pack
 from casebridge.hub.api.policy import POLICY_KEY
@@ -138,6 +147,11 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         _v(w, c) + "/packs",
         {"headers": {"Content-Type": "application/vnd.casebridge.pack"}, "content": b""},
     ),
+    ("POST", "/api/v1/dossiers/{dossier_id}/versions/{root}/children"): lambda w, c: (
+        "POST",
+        _v(w, c) + "/children",
+        _extension(w, c),
+    ),
     ("GET", "/api/v1/dossiers/{dossier_id}/versions/{root}/content"): lambda w, c: (
         "GET",
         _v(w, c) + "/content",
@@ -224,7 +238,24 @@ def _v(w: World, case: str) -> str:
     return f"/api/v1/dossiers/{dossier_id}/versions/{root}"
 
 
+def _extension(w: World, case: str) -> dict[str, Any]:
+    """A child version of the case's dossier adding one volume of one page."""
+    parent, _ = manifest_from_dict(w.dossiers[case][3])
+    assert parent is not None
+    page = Page("0001.jpg", "image/jpeg", 3, hashlib.sha256(b"new").hexdigest())
+    added = Volume("02-卷2", (Document("", "added", "DEMO350102JCY", (page,)),))
+    child = union(parent, [added])
+    return {
+        "schema": EXTENSION_SCHEMA,
+        "volumes": json.loads(child.canonical())["volumes"][1:],
+        "merkle_root": child.root,
+    }
+
+
 DOSSIER_ACTIONS = {Action.DOSSIER_READ, Action.DOSSIER_WRITE}
+# Registering a child version needs both: the role may register versions (403 otherwise)
+# and the caller may read the version it extends (404 otherwise: it does not exist for them).
+CHILD_OF = ("POST", "/api/v1/dossiers/{dossier_id}/versions/{root}/children")
 # tus uploads belong to their uploader: for anyone else an upload does not exist (404)
 OWNER_ONLY = {
     ("HEAD", "/api/v1/tus/{upload_id}"),
@@ -355,6 +386,13 @@ def _expected(w: World, username: str, action: Action, case: str, route: tuple[s
     now = utcnow()
     if route in OWNER_ONLY:
         return 0 if username == "police.handler" else 404
+    if route == CHILD_OF:
+        if not decide(p, Action.CASE_CREATE, now=now):
+            return 403
+        ok = decide_dossier(
+            p, Action.DOSSIER_READ, creator_agency=police_id, carried_by=[(facts, parties)], now=now
+        )
+        return 0 if ok else 404
     if action in DOSSIER_ACTIONS:
         ok = decide_dossier(
             p, action, creator_agency=police_id, carried_by=[(facts, parties)], now=now

@@ -132,6 +132,44 @@ def test_pull_with_cli_writes_verified_pages(
     ).read_bytes()
 
 
+def test_pack_extends_and_push_forward_only_the_new_pages(
+    hub: LiveServer, container: Container, tmp_path: Path
+) -> None:
+    """The receiving side's two commands: pack the received folder plus a new volume as a
+    child version, push it from that folder (which holds the received manifest)."""
+    token = demo_token(container)
+    folder = make_folder(tmp_path / "D-fwd", volumes=2, pages=4, size=2000)
+    env = _env(tmp_path)
+    common = ["--hub", hub.url, "--token", token, "--json"]
+    assert run_cli("dossier", "pack", str(folder), env=env, cwd=tmp_path).returncode == 0
+    assert run_cli("dossier", "push", str(folder), *common, env=env, cwd=tmp_path).returncode == 0
+    inbox = tmp_path / "in"
+    r = run_cli("dossier", "pull", "D-fwd", str(inbox), *common, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    make_folder(inbox / "new", volumes=1, pages=2, size=1500, seed=9)
+    (inbox / "new" / "01-卷1").rename(inbox / "03-补充")
+    (inbox / "new").rmdir()
+    forward = tmp_path / "forward.json"
+    received = inbox / "dossier.manifest.json"
+    packed = run_cli(
+        "dossier", "pack", str(inbox), "--extends", str(received), "--out", str(forward),
+        "--json", env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert packed.returncode == 0, packed.stderr
+    child = json.loads(forward.read_text())
+    assert child["parent"] == json.loads(received.read_text())["merkle_root"]
+    pushed = run_cli(
+        "dossier", "push", str(inbox), "--manifest", str(forward), *common, env=env, cwd=tmp_path
+    )  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    done = json.loads(pushed.stdout.strip().splitlines()[-1])
+    assert (done["pages_sent"], done["status"], done["merkle_root"]) == (
+        2,
+        "complete",
+        child["merkle_root"],
+    )
+
+
 def test_fast_entry_point_keeps_the_one_line_error_contract(tmp_path: Path) -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")}
     r = subprocess.run(

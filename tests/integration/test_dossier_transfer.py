@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from casebridge.bootstrap import Container
+from casebridge.domain.dossier import EXTENSION_SCHEMA, Manifest, volume_to_dict
 from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
 from casebridge.errors import CorruptData, InvalidInput, NotFound
 from casebridge.gateway.dossier_client import HubClient
@@ -96,6 +99,85 @@ def test_forwarded_version_sends_only_the_new_pages(
     assert sent.pages_missing_at_start == 3
     assert sent.pages_sent == 3
     assert sent.status == "complete"
+
+
+def _forwarding(
+    hub: LiveServer, container: Container, tmp_path: Path
+) -> tuple[str, Path, Manifest, Manifest]:
+    """The police push a dossier and send it; the procuratorate pulls it and adds a volume.
+    Returns (procuratorate token, its folder, the received manifest, the new version)."""
+    police = demo_token(container, "police.handler")
+    proc = demo_token(container, "procuratorate.handler")
+    folder, manifest = _packed(tmp_path)
+    with HubClient(hub.url, police) as client:
+        client.push(folder, manifest)  # type: ignore[arg-type]
+    transfer_with_dossier(hub.url, police, f"D-2026-001@{manifest.root}", signer=proc)  # type: ignore[attr-defined]
+    inbox = tmp_path / "proc"
+    with HubClient(hub.url, proc) as client:
+        client.pull("D-2026-001", inbox)
+    received = read_manifest(inbox / MANIFEST_NAME)
+    (inbox / "03-检察文书").mkdir()
+    for i in range(3):
+        (inbox / "03-检察文书" / f"{i:04d}.pdf").write_bytes(bytes([i + 7]) * 700)
+    child = pack(inbox, dossier_id="", title="", agency="DEMO350102JCY", extends=received)
+    return proc, inbox, received, child
+
+
+def test_forwarding_with_the_received_manifest_registers_only_what_it_adds(
+    hub: LiveServer, container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proc, inbox, received, child = _forwarding(hub, container, tmp_path)
+    sent_to: list[tuple[str, int]] = []
+    request = http.client.HTTPConnection.request
+
+    def spy(
+        self: http.client.HTTPConnection, method: str, url: str, body: Any = None, **kw: Any
+    ) -> None:
+        sent_to.append((url, len(body) if isinstance(body, bytes) else 0))
+        request(self, method, url, body, **kw)
+
+    monkeypatch.setattr(http.client.HTTPConnection, "request", spy)
+    with HubClient(hub.url, proc) as client:
+        sent = client.push(inbox, child, base=received)
+        stored = client.manifest("D-2026-001", child.root)
+    register_url, register_bytes = sent_to[0]
+    assert register_url.endswith(f"/versions/{received.root}/children")
+    assert register_bytes < len(child.canonical()) / 2  # the added volume, not the whole
+    assert (sent.pages_missing_at_start, sent.pages_sent, sent.status) == (3, 3, "complete")
+    # The hub built the same version: same root, same canonical bytes.
+    assert stored.root == child.root
+    assert stored.canonical() == child.canonical()
+
+
+def test_extension_with_another_root_is_refused_and_stores_nothing(
+    hub: LiveServer, container: Container, tmp_path: Path
+) -> None:
+    proc, _, received, child = _forwarding(hub, container, tmp_path)
+    url = f"{hub.url}/api/v1/dossiers/D-2026-001/versions/{received.root}/children"
+    body = {
+        "schema": EXTENSION_SCHEMA,
+        "volumes": [volume_to_dict(v) for v in child.volumes[len(received.volumes) :]],
+        "merkle_root": "0" * 64,
+    }
+    auth = {"Authorization": f"Bearer {proc}"}
+    resp = httpx.post(url, json=body, headers=auth)
+    assert resp.status_code == 422
+    assert resp.json()["problems"][0]["field"] == "merkle_root"
+    versions = httpx.get(f"{hub.url}/api/v1/dossiers/D-2026-001", headers=auth).json()["versions"]
+    assert [v["merkle_root"] for v in versions] == [received.root]
+    # Declared right: registered (201), and again it is a resume (200, same gaps).
+    first = httpx.post(url, json={**body, "merkle_root": child.root}, headers=auth)
+    again = httpx.post(url, json={**body, "merkle_root": child.root}, headers=auth)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["missing"] == again.json()["missing"]
+    assert len(first.json()["missing"]) == 3
+    # A version the hub does not have cannot be extended.
+    gone = httpx.post(url.replace(received.root, "f" * 64), json=body, headers=auth)
+    assert gone.status_code == 404
+    # Neither can one the caller may not read (a stranger: it does not exist for them).
+    court = demo_token(container, "court.handler")
+    hidden = httpx.post(url, json=body, headers={"Authorization": f"Bearer {court}"})
+    assert hidden.status_code == 404
 
 
 def test_pull_of_chosen_documents_and_http_range(

@@ -8,15 +8,18 @@ import pytest
 import rfc8785
 
 from casebridge.domain.dossier import (
+    EXTENSION_SCHEMA,
     Document,
     Manifest,
     Page,
     Volume,
     canonical_json,
+    extension_from_dict,
     manifest_from_dict,
     merkle_root,
     union,
     validate,
+    volume_to_dict,
 )
 from casebridge.domain.dossier_pack import PackReader, frame_header
 
@@ -166,3 +169,92 @@ def test_manifest_canonical_bytes_match_the_rfc8785_reference() -> None:
     assert child.canonical() == rfc8785.dumps(child.to_dict())
     odd = union(m, [Volume('卷 "3"\\', (Document("", "a\nb\t\u2028\x01", "", ()),))])
     assert odd.canonical() == rfc8785.dumps(odd.to_dict())
+
+
+def _added(*pages: Page, title: str = "第2卷 检察文书") -> Volume:
+    return Volume(title, (Document("QSS", "起诉书", "110102100000", tuple(pages)),))
+
+
+def test_union_splices_the_parents_canonical_bytes_exactly() -> None:
+    """A child of a manifest whose canonical bytes are known is written by splicing them;
+    the result must be byte for byte what writing it out whole gives."""
+    parent = _manifest(_page("0001.jpg", b"a"), _page("0002.jpg", b"b"))
+    parent.canonical()  # now cached: union() splices
+    child = union(parent, [_added(_page("1.pdf", b"c", "application/pdf"))], title='新 "标题"')
+    assert "_canonical" in child.__dict__
+    whole = Manifest(child.dossier_id, child.title, child.volumes, child.parent).sealed()
+    assert child.canonical() == whole.canonical() == rfc8785.dumps(whole.to_dict())
+
+
+def test_sealed_and_trusted_copies_keep_what_was_computed() -> None:
+    m = _manifest(_page("0001.jpg", b"a"))
+    m.distinct_pages()
+    sealed = m.sealed()
+    assert sealed.__dict__["_distinct"] is m.__dict__["_distinct"]
+    # A trusted root is not recomputed (the hub re-reading what it verified when storing).
+    assert m.trusted("f" * 64).computed_root() == "f" * 64
+
+
+def test_extension_builds_the_union_and_checks_the_declared_root() -> None:
+    parent = _manifest(_page("0001.jpg", b"a"), _page("0002.jpg", b"b"))
+    added = _added(_page("1.pdf", b"c", "application/pdf"))
+    expected = union(parent, [added])
+    body = {
+        "schema": EXTENSION_SCHEMA,
+        "volumes": [volume_to_dict(added)],
+        "merkle_root": expected.root,
+    }
+    child, problems = extension_from_dict(parent, body)
+    assert problems == []
+    assert child is not None
+    assert child.root == expected.root
+    assert child.canonical() == expected.canonical()
+    # The sender's copy of the parent differed: the union has another root.
+    wrong, problems = extension_from_dict(parent, {**body, "merkle_root": parent.root})
+    assert wrong is None
+    assert [p.where for p in problems] == ["merkle_root"]
+    assert parent.root in problems[0].message
+
+
+def test_extension_problems_are_located_in_the_added_volumes() -> None:
+    parent = _manifest(_page("0001.jpg", b"a"))
+    bad, problems = extension_from_dict(
+        parent,
+        {
+            "schema": "casebridge.dossier/1",
+            "volumes": [{"title": "x", "documents": [{"code": "", "title": "t", "pages": [7]}]}],
+        },
+    )
+    assert bad is None
+    assert {p.where for p in problems} == {
+        "schema",
+        "merkle_root",
+        "volume 2, document 1.source_agency",
+        "volume 2, document 1, page 1",
+    }
+    empty, problems = extension_from_dict(
+        parent, {"schema": EXTENSION_SCHEMA, "volumes": [], "merkle_root": parent.root}
+    )
+    assert empty is None
+    assert [p.rule for p in problems] == ["empty"]
+
+
+def test_validate_with_a_trusted_parent_checks_only_the_added_pages_against_it() -> None:
+    a = _page("0001.jpg", b"a")
+    parent = _manifest(a, _page("0002.jpg", b"b"))
+    ok = union(parent, [_added(_page("1.pdf", b"c", "application/pdf"))])
+    assert validate(ok, **LIMITS, trusted=parent) == []
+    # The parent's page hash again, with another size: named at both places.
+    twice = union(parent, [_added(Page("dup.jpg", "image/jpeg", 2, a.sha256))])
+    problems = validate(twice, **LIMITS, trusted=parent)
+    assert [p.rule for p in problems] == ["hash-two-sizes"]
+    assert "volume 2" in problems[0].where
+    assert "volume 1" in problems[0].message
+    assert "0001.jpg" in problems[0].message
+    # The limit counts the parent's bytes too.
+    big = union(parent, [_added(_page("big.pdf", b"x" * 4999, "application/pdf"))])
+    assert [p.rule for p in validate(big, **{**LIMITS, "max_bytes": 5000}, trusted=parent)] == [
+        "dossier-size"
+    ]
+    with pytest.raises(ValueError, match="extends"):
+        validate(parent, **LIMITS, trusted=ok)

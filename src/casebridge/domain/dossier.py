@@ -30,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "DIGEST",
+    "EXTENSION_SCHEMA",
     "MEDIA_TYPES",
     "SCHEMA",
     "Document",
@@ -39,10 +40,12 @@ __all__ = [
     "PageRef",
     "Volume",
     "canonical_json",
+    "extension_from_dict",
     "manifest_from_dict",
     "merkle_root",
     "union",
     "validate",
+    "volume_to_dict",
 ]
 
 SCHEMA = "casebridge.dossier/1"
@@ -136,10 +139,11 @@ class Manifest:
                     ref = PageRef(self.dossier_id, vi, vol.title, di, doc.title, number, page.name)
                     yield ref, page
 
-    def located_pages_lazy(self) -> Iterator[tuple[Callable[[], PageRef], Page]]:
+    def located_pages_lazy(self, first: int = 1) -> Iterator[tuple[Callable[[], PageRef], Page]]:
         """Like :meth:`located_pages`, with a maker of the ``PageRef`` instead: a check of
-        thousands of pages builds a ``PageRef`` only for the pages it reports."""
-        for vi, vol in enumerate(self.volumes, 1):
+        thousands of pages builds a ``PageRef`` only for the pages it reports. ``first``:
+        the 1-based volume to start at (the volumes a child version adds)."""
+        for vi, vol in enumerate(self.volumes[first - 1 :], first):
             number = 0
             for di, doc in enumerate(vol.documents, 1):
                 for page in doc.pages:
@@ -200,29 +204,7 @@ class Manifest:
             "parent": self.parent,
             "schema": SCHEMA,
             "title": self.title,
-            "volumes": [
-                {
-                    "documents": [
-                        {
-                            "code": d.code,
-                            "pages": [
-                                {
-                                    "media_type": p.media_type,
-                                    "name": p.name,
-                                    "sha256": p.sha256,
-                                    "size": p.size,
-                                }
-                                for p in d.pages
-                            ],
-                            "source_agency": d.source_agency,
-                            "title": d.title,
-                        }
-                        for d in v.documents
-                    ],
-                    "title": v.title,
-                }
-                for v in self.volumes
-            ],
+            "volumes": [volume_to_dict(v) for v in self.volumes],
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -257,34 +239,82 @@ class Manifest:
         # Written out directly (no intermediate dicts: half the time and memory of
         # json.dumps(self.to_dict()) on thousands of pages). Strings go through the json
         # module's own C escaper, so the bytes are exactly what json.dumps would give.
+        return b"".join((self._head(), _volumes_json(self.volumes), b"]}"))
+
+    def _head(self) -> bytes:
+        """The canonical bytes up to the first volume: every key but "volumes" sorts first."""
         q = _quote
         parent = "null" if self.parent is None else q(self.parent)
-        parts = [
+        return (
             f'{{"digest":{q(DIGEST)},"dossier_id":{q(self.dossier_id)},'
             f'"merkle_root":{q(self.computed_root())},"parent":{parent},'
             f'"schema":{q(SCHEMA)},"title":{q(self.title)},"volumes":['
-        ]
-        for vi, vol in enumerate(self.volumes):
-            parts.append(',{"documents":[' if vi else '{"documents":[')
-            for di, doc in enumerate(vol.documents):
-                parts.append(f'{"," if di else ""}{{"code":{q(doc.code)},"pages":[')
-                parts.append(
-                    ",".join(
-                        f'{{"media_type":{q(p.media_type)},"name":{q(p.name)},'
-                        f'"sha256":{q(p.sha256)},"size":{int(p.size)}}}'
-                        for p in doc.pages
-                    )
-                )
-                parts.append(f'],"source_agency":{q(doc.source_agency)},"title":{q(doc.title)}}}')
-            parts.append(f'],"title":{q(vol.title)}}}')
-        parts.append("]}")
-        return "".join(parts).encode("utf-8")
+        ).encode()
 
     def sealed(self) -> Manifest:
-        """The same manifest with ``root`` filled in."""
-        return Manifest(
-            self.dossier_id, self.title, self.volumes, self.parent, self.computed_root()
-        )
+        """The same manifest with ``root`` filled in (what was computed is kept)."""
+        return self._with_root(self.computed_root())
+
+    def _with_root(self, root: str) -> Manifest:
+        twin = Manifest(self.dossier_id, self.title, self.volumes, self.parent, root)
+        # Immutable, so the twin may share what this one computed (cached_property slots);
+        # the root is the only field that differs, and it is the computed one or trusted.
+        cached = {k: v for k, v in self.__dict__.items() if k in _CACHED}
+        cached["_computed_root"] = root
+        twin.__dict__.update(cached)
+        return twin
+
+    def known_canonical(self, raw: bytes) -> None:
+        """Take these bytes as this manifest's canonical form (a cache fill, no check): for
+        the hub's own stored text, which it wrote from :meth:`canonical` when registering."""
+        self.__dict__["_canonical"] = raw
+
+    def trusted(self, root: str) -> Manifest:
+        """This manifest with a root taken on trust, not computed: only for a manifest the
+        hub verified when it stored it (re-reading it must not cost a Merkle pass)."""
+        return self._with_root(root)
+
+
+_CACHED = frozenset({"page_count", "total_bytes", "_distinct", "_computed_root", "_canonical"})
+
+
+def volume_to_dict(vol: Volume) -> dict[str, Any]:
+    """A volume as JSON data, keys in RFC 8785 order."""
+    return {
+        "documents": [
+            {
+                "code": d.code,
+                "pages": [
+                    {"media_type": p.media_type, "name": p.name, "sha256": p.sha256, "size": p.size}
+                    for p in d.pages
+                ],
+                "source_agency": d.source_agency,
+                "title": d.title,
+            }
+            for d in vol.documents
+        ],
+        "title": vol.title,
+    }
+
+
+def _volumes_json(volumes: Iterable[Volume]) -> bytes:
+    """The canonical bytes of volumes, comma-separated (the inside of "volumes":[...])."""
+    q = _quote
+    parts: list[str] = []
+    for vi, vol in enumerate(volumes):
+        parts.append(',{"documents":[' if vi else '{"documents":[')
+        for di, doc in enumerate(vol.documents):
+            parts.append(f'{"," if di else ""}{{"code":{q(doc.code)},"pages":[')
+            parts.append(
+                ",".join(
+                    f'{{"media_type":{q(p.media_type)},"name":{q(p.name)},'
+                    f'"sha256":{q(p.sha256)},"size":{int(p.size)}}}'
+                    for p in doc.pages
+                )
+            )
+            parts.append(f'],"source_agency":{q(doc.source_agency)},"title":{q(doc.title)}}}')
+        parts.append(f'],"title":{q(vol.title)}}}')
+    return "".join(parts).encode("utf-8")
 
 
 def canonical_json(value: Any) -> bytes:
@@ -348,16 +378,34 @@ def _bad_name(name: str) -> str | None:
     return None
 
 
-def validate(manifest: Manifest, *, max_bytes: int, max_page_bytes: int) -> list[ManifestProblem]:
-    """Every problem of a manifest at once, each naming the page it concerns."""
+def validate(
+    manifest: Manifest,
+    *,
+    max_bytes: int,
+    max_page_bytes: int,
+    trusted: Manifest | None = None,
+) -> list[ManifestProblem]:
+    """Every problem of a manifest at once, each naming the page it concerns.
+
+    ``trusted``: a version validated before whose volumes open this one (a child version
+    built by :func:`union`): only the added volumes are checked, against its pages.
+    """
     problems: list[ManifestProblem] = []
     sizes: dict[str, tuple[int, Any]] = {}  # hash → (size, PageRef or its maker)
+    base: Mapping[str, int] = {}
+    first = 1
+    if trusted is not None:
+        if manifest.volumes[: len(trusted.volumes)] != trusted.volumes:
+            raise ValueError("validate(trusted=…) needs a manifest that extends it")
+        base, first = trusted.distinct_pages(), len(trusted.volumes) + 1
+        for sha, size in base.items():
+            sizes[sha] = (size, partial(_where_or_raise, trusted, sha))
     if _bad_name(manifest.dossier_id):
         problems.append(
             ManifestProblem("dossier_id", f"{manifest.dossier_id!r} is not a valid id", "name")
         )
     allowed_sizes = range(max_page_bytes + 1)
-    for make_ref, page in manifest.located_pages_lazy():
+    for make_ref, page in manifest.located_pages_lazy(first):
         if (
             page.media_type in MEDIA_TYPES
             and page.size in allowed_sizes
@@ -418,6 +466,13 @@ def validate(manifest: Manifest, *, max_bytes: int, max_page_bytes: int) -> list
     return problems
 
 
+def _where_or_raise(manifest: Manifest, sha256: str) -> PageRef:
+    ref = manifest.where(sha256)
+    if ref is None:  # pragma: no cover - the hash came from this manifest's own pages
+        raise ValueError(f"page {sha256} is not in the manifest")
+    return ref
+
+
 def _str(obj: Mapping[str, Any], key: str, where: str, out: list[ManifestProblem]) -> str:
     value = obj.get(key)
     if not isinstance(value, str):
@@ -434,28 +489,10 @@ def _list(obj: Mapping[str, Any], key: str, where: str, out: list[ManifestProble
     return value
 
 
-def manifest_from_dict(
-    data: Any, *, trust_root: bool = False
-) -> tuple[Manifest | None, list[ManifestProblem]]:
-    """Parse a manifest document; all structural problems at once (``None`` if any).
-
-    The declared Merkle root is checked against the pages, unless ``trust_root`` (the
-    hub re-reading a manifest it verified when it stored it; receivers always check).
-    """
-    out: list[ManifestProblem] = []
-    if not isinstance(data, dict):
-        return None, [ManifestProblem("manifest", "must be a JSON object", "type")]
-    if data.get("schema") != SCHEMA:
-        out.append(ManifestProblem("schema", f"must be {SCHEMA!r}", "schema"))
-    if data.get("digest", DIGEST) != DIGEST:
-        out.append(
-            ManifestProblem("digest", f"only {DIGEST!r} page hashes are supported", "digest")
-        )
-    parent = data.get("parent")
-    if parent is not None and (not isinstance(parent, str) or not _HEX64.match(parent)):
-        out.append(ManifestProblem("parent", "must be null or a Merkle root (64 hex)", "digest"))
+def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tuple[Volume, ...]:
+    """Volumes from JSON; problems are appended to ``out``, located from volume ``first``."""
     volumes: list[Volume] = []
-    for vi, v in enumerate(_list(data, "volumes", "manifest", out), 1):
+    for vi, v in enumerate(items, first):
         vw = f"volume {vi}"
         if not isinstance(v, dict):
             out.append(ManifestProblem(vw, "must be an object", "type"))
@@ -503,19 +540,41 @@ def manifest_from_dict(
                 )
             )
         volumes.append(Volume(_str(v, "title", vw, out), tuple(docs)))
+    return tuple(volumes)
+
+
+def manifest_from_dict(
+    data: Any, *, trust_root: bool = False
+) -> tuple[Manifest | None, list[ManifestProblem]]:
+    """Parse a manifest document; all structural problems at once (``None`` if any).
+
+    The declared Merkle root is checked against the pages, unless ``trust_root`` (the
+    hub re-reading a manifest it verified when it stored it; receivers always check).
+    """
+    out: list[ManifestProblem] = []
+    if not isinstance(data, dict):
+        return None, [ManifestProblem("manifest", "must be a JSON object", "type")]
+    if data.get("schema") != SCHEMA:
+        out.append(ManifestProblem("schema", f"must be {SCHEMA!r}", "schema"))
+    if data.get("digest", DIGEST) != DIGEST:
+        out.append(
+            ManifestProblem("digest", f"only {DIGEST!r} page hashes are supported", "digest")
+        )
+    parent = data.get("parent")
+    if parent is not None and (not isinstance(parent, str) or not _HEX64.match(parent)):
+        out.append(ManifestProblem("parent", "must be null or a Merkle root (64 hex)", "digest"))
+    volumes = _volumes(_list(data, "volumes", "manifest", out), out)
     manifest = Manifest(
         _str(data, "dossier_id", "manifest", out),
         _str(data, "title", "manifest", out),
-        tuple(volumes),
+        volumes,
         parent if isinstance(parent, str) else None,
     )
     if out:
         return None, out
     claimed = data.get("merkle_root")
     if trust_root and isinstance(claimed, str) and _HEX64.match(claimed):
-        return Manifest(
-            manifest.dossier_id, manifest.title, manifest.volumes, manifest.parent, claimed
-        ), []
+        return manifest.trusted(claimed), []
     sealed = manifest.sealed()
     if claimed is not None and claimed != sealed.root:
         return None, [
@@ -535,9 +594,58 @@ def union(parent: Manifest, additions: Iterable[Volume], *, title: str | None = 
     the union; pages already held keep their hashes, so only the new ones travel.
     """
     parent = parent if parent.root else parent.sealed()
-    return Manifest(
-        parent.dossier_id,
-        title or parent.title,
-        parent.volumes + tuple(additions),
-        parent.root,
+    added = tuple(additions)
+    child = Manifest(
+        parent.dossier_id, title or parent.title, parent.volumes + added, parent.root
     ).sealed()
+    known = parent.__dict__.get("_canonical")
+    if known is not None:  # the parent's volumes are already written out: splice, not redo
+        inner = known[len(parent._head()) : -2]
+        more = _volumes_json(added)
+        child.__dict__["_canonical"] = b"".join(
+            (child._head(), inner, b"," if inner and more else b"", more, b"]}")
+        )
+    return child
+
+
+EXTENSION_SCHEMA = "casebridge.dossier-extension/1"
+
+
+def extension_from_dict(
+    parent: Manifest, data: Any
+) -> tuple[Manifest | None, list[ManifestProblem]]:
+    """A child version sent as what it adds to ``parent``: its new volumes and the root the
+    sender computed for the union (required: both sides must agree on what is registered).
+
+    The receiver of a dossier forwards it with a few new pages; sending the whole manifest
+    again would make the hub parse and check thousands of pages it already holds.
+    """
+    if not isinstance(data, dict):
+        return None, [ManifestProblem("extension", "must be a JSON object", "type")]
+    out: list[ManifestProblem] = []
+    if data.get("schema") != EXTENSION_SCHEMA:
+        out.append(ManifestProblem("schema", f"must be {EXTENSION_SCHEMA!r}", "schema"))
+    title = data.get("title")
+    if title is not None and not isinstance(title, str):
+        out.append(ManifestProblem("title", "must be a string or null", "type"))
+    claimed = data.get("merkle_root")
+    if not isinstance(claimed, str) or not _HEX64.match(claimed):
+        out.append(
+            ManifestProblem("merkle_root", "must be the new version's root (64 hex)", "digest")
+        )
+    added = _volumes(_list(data, "volumes", "extension", out), out, len(parent.volumes) + 1)
+    if not added and "volumes" in data:
+        out.append(ManifestProblem("volumes", "a child version adds at least one volume", "empty"))
+    if out:
+        return None, out
+    child = union(parent, added, title=title if isinstance(title, str) and title else None)
+    if child.root != claimed:
+        return None, [
+            ManifestProblem(
+                "merkle_root",
+                f"declared root {claimed} is not the root of version {parent.root} plus these "
+                f"volumes (computed {child.root}): the sender's copy of that version differs",
+                "merkle-root",
+            )
+        ]
+    return child, []

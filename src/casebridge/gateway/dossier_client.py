@@ -31,7 +31,15 @@ from urllib.parse import urlencode
 
 import httpx
 
-from casebridge.domain.dossier import Manifest, Page, PageRef, manifest_from_dict
+from casebridge.domain.dossier import (
+    EXTENSION_SCHEMA,
+    Manifest,
+    Page,
+    PageRef,
+    Volume,
+    manifest_from_dict,
+    volume_to_dict,
+)
 from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
 from casebridge.errors import (
     AuthenticationRequired,
@@ -91,6 +99,16 @@ class PullResult:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def _added_volumes(manifest: Manifest, base: Manifest | None) -> tuple[Volume, ...] | None:
+    """The volumes ``manifest`` adds to ``base``, if it is a child version of it."""
+    if base is None or not base.root or manifest.parent != base.root:
+        return None
+    k = len(base.volumes)
+    if len(manifest.volumes) <= k or manifest.volumes[:k] != base.volumes:
+        return None
+    return manifest.volumes[k:]
 
 
 def _raise_for(resp: httpx.Response) -> None:
@@ -207,7 +225,14 @@ class HubClient:
         bwlimit: float | None = None,
         on_pack: Callable[[int, int, PushResult], None] | None = None,
         on_bytes: Progress | None = None,
+        base: Manifest | None = None,
     ) -> PushResult:
+        """Send a version: register it, then upload the pages the hub lacks, in packs.
+
+        ``base``: the version it extends, as this side holds it (the received manifest).
+        The version is then registered as what it adds to it — a few new volumes, not
+        thousands of pages the hub holds already.
+        """
         started = time.perf_counter()
         # The manifest and the packs go through http.client connections kept alive and
         # shared in a small pool: the first pack rides the manifest's connection, so it
@@ -227,7 +252,7 @@ class HubClient:
                 return conn
 
         try:
-            answer = self._register_on(take, idle.put, manifest)
+            answer = self._register_on(take, idle.put, manifest, base)
             return self._push_packs(
                 folder, manifest, answer, take, idle.put, started, pack_bytes, bwlimit,
                 on_pack, on_bytes,
@@ -241,13 +266,29 @@ class HubClient:
         take: Callable[[], http.client.HTTPConnection],
         give: Callable[[http.client.HTTPConnection], None],
         manifest: Manifest,
+        base: Manifest | None = None,
     ) -> dict[str, Any]:
+        prefix = self._base.raw_path.decode().rstrip("/") + "/api/v1/dossiers"
+        added = _added_volumes(manifest, base)
+        if added is None:
+            path, body = prefix, manifest.canonical()
+        else:
+            path = f"{prefix}/{manifest.dossier_id}/versions/{manifest.parent}/children"
+            body = json.dumps(
+                {
+                    "schema": EXTENSION_SCHEMA,
+                    "title": manifest.title,
+                    "volumes": [volume_to_dict(v) for v in added],
+                    "merkle_root": manifest.root,
+                },
+                ensure_ascii=False,
+            ).encode("utf-8")
         conn = take()
         try:
             conn.request(
                 "POST",
-                self._base.raw_path.decode().rstrip("/") + "/api/v1/dossiers",
-                body=manifest.canonical(),
+                path,
+                body=body,
                 headers={
                     "Authorization": f"Bearer {self._token}",
                     "Content-Type": "application/json",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import threading
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -22,7 +23,14 @@ from casebridge.bootstrap import Container
 from casebridge.config import Settings
 from casebridge.domain.access import Action
 from casebridge.domain.agency import Principal
-from casebridge.domain.dossier import Manifest, Page, PageRef, manifest_from_dict, validate
+from casebridge.domain.dossier import (
+    Manifest,
+    Page,
+    PageRef,
+    extension_from_dict,
+    manifest_from_dict,
+    validate,
+)
 from casebridge.domain.dossier_pack import PackReader
 from casebridge.errors import Conflict, CorruptData, InvalidInput, NotFound, Problem
 from casebridge.logs import get_logger
@@ -42,6 +50,7 @@ __all__ = [
     "load_manifest",
     "read_page",
     "receive_pack",
+    "register_extension",
     "register_manifest",
     "verify_stored",
     "version_status",
@@ -105,30 +114,43 @@ def _problems(items: list[Any]) -> list[Problem]:
     return [Problem(field=i.where, message=i.message, rule=i.rule) for i in items]
 
 
-def _limits(settings: Settings) -> dict[str, int]:
-    return {
-        "max_bytes": settings.dossier_max_bytes,
-        "max_page_bytes": settings.dossier_max_page_bytes,
-    }
-
-
-# Parsed manifests by (dossier, root). A cache only: every process can rebuild it from the
-# database, so it holds no state another hub process would need.
+# Parsed manifests by (dossier, root), least recently used first. A cache only: every
+# process can rebuild it from the database, so it holds no state another hub process would
+# need. Bounded by pages, not entries: a parsed page costs ~0.5 KB, and the hub's memory
+# must not grow with the size of the dossiers it has seen.
 _MANIFESTS: OrderedDict[tuple[str, str], Manifest] = OrderedDict()
+_CACHE_PAGES = 20_000
+
+
+_MANIFESTS_LOCK = threading.Lock()  # requests run in threads
+
+
+def _remember(manifest: Manifest) -> None:
+    key = (manifest.dossier_id, manifest.root)
+    with _MANIFESTS_LOCK:
+        _MANIFESTS[key] = manifest
+        _MANIFESTS.move_to_end(key)
+        held = sum(m.page_count for m in _MANIFESTS.values())
+        while held > _CACHE_PAGES and len(_MANIFESTS) > 1:
+            _, dropped = _MANIFESTS.popitem(last=False)
+            held -= dropped.page_count
 
 
 def _parsed(version: DossierVersion) -> Manifest:
     key = (version.dossier_id, version.merkle_root)
-    cached = _MANIFESTS.get(key)
-    if cached is None:
-        # Verified when it was registered; receivers verify the root again themselves.
-        manifest, _ = manifest_from_dict(json.loads(version.manifest), trust_root=True)
-        if manifest is None:
-            raise CorruptData(f"stored manifest of dossier {version.dossier_id} is unreadable")
-        _MANIFESTS[key] = cached = manifest
-        while len(_MANIFESTS) > 32:
-            _MANIFESTS.popitem(last=False)
-    return cached
+    with _MANIFESTS_LOCK:
+        cached = _MANIFESTS.get(key)
+        if cached is not None:
+            _MANIFESTS.move_to_end(key)
+            return cached
+    # Verified when it was registered; receivers verify the root again themselves. The
+    # stored text is the canonical form: a child version splices it instead of redoing it.
+    manifest, _ = manifest_from_dict(json.loads(version.manifest), trust_root=True)
+    if manifest is None:
+        raise CorruptData(f"stored manifest of dossier {version.dossier_id} is unreadable")
+    manifest.known_canonical(version.manifest.encode("utf-8"))
+    _remember(manifest)
+    return manifest
 
 
 def _version(uow: UnitOfWork, dossier_id: str, root: str) -> DossierVersion:
@@ -178,6 +200,24 @@ def _status(
     )
 
 
+def _could_miss(uow: UnitOfWork, version: DossierVersion, manifest: Manifest) -> Collection[str]:
+    """The pages of a version that may still be missing: all of them, or — for a child of
+    a complete version whose manifest this process has parsed — only the ones it adds (a
+    forwarded dossier's pack then asks about 20 pages, not thousands)."""
+    distinct = manifest.distinct_pages()
+    if version.parent_root is None:
+        return distinct.keys()
+    with _MANIFESTS_LOCK:
+        parent = _MANIFESTS.get((version.dossier_id, version.parent_root))
+    if parent is None:
+        return distinct.keys()
+    parent_row = uow.dossiers.version(version.dossier_id, version.parent_root)
+    if parent_row is None or parent_row.status != "complete":
+        return distinct.keys()
+    held = parent.distinct_pages()
+    return [h for h in distinct if h not in held]
+
+
 def list_versions(uow: UnitOfWork, dossier_id: str) -> list[dict[str, Any]]:
     return [
         {
@@ -209,7 +249,11 @@ def register_manifest(
     manifest, problems = manifest_from_dict(data)
     if manifest is None:
         raise InvalidInput("the manifest is malformed", problems=_problems(problems))
-    bad = validate(manifest, **_limits(settings))
+    bad = validate(
+        manifest,
+        max_bytes=settings.dossier_max_bytes,
+        max_page_bytes=settings.dossier_max_page_bytes,
+    )
     if bad:
         raise InvalidInput(
             f"the manifest of dossier {manifest.dossier_id} has {len(bad)} problem(s)",
@@ -222,6 +266,49 @@ def register_manifest(
         require_dossier(uow, principal, manifest.dossier_id, manifest.parent, Action.DOSSIER_READ)
     elif uow.dossiers.get(manifest.dossier_id) is not None:
         require_dossier(uow, principal, manifest.dossier_id, None, Action.DOSSIER_WRITE)
+    return _register(uow, manifest, principal)
+
+
+def register_extension(
+    uow: UnitOfWork,
+    dossier_id: str,
+    parent_root: str,
+    data: Any,
+    *,
+    principal: Principal,
+    settings: Settings,
+) -> VersionStatus:
+    """Register a child version sent as the volumes it adds to a stored version.
+
+    The hub builds the union from its own copy of the parent and checks that its root is
+    the one the sender declared; only the added pages are parsed and validated. Same answer
+    and same idempotency as :func:`register_manifest`.
+    """
+    require(uow, principal, Action.CASE_CREATE)
+    require_dossier(uow, principal, dossier_id, parent_root, Action.DOSSIER_READ)
+    parent = _parsed(_version(uow, dossier_id, parent_root))
+    child, problems = extension_from_dict(parent, data)
+    if child is None:
+        raise InvalidInput(
+            f"the new version of dossier {dossier_id} (extending {parent_root}) is malformed",
+            problems=_problems(problems),
+        )
+    bad = validate(
+        child,
+        max_bytes=settings.dossier_max_bytes,
+        max_page_bytes=settings.dossier_max_page_bytes,
+        trusted=parent,
+    )
+    if bad:
+        raise InvalidInput(
+            f"the new version of dossier {dossier_id} has {len(bad)} problem(s)",
+            problems=_problems(bad),
+        )
+    return _register(uow, child, principal)
+
+
+def _register(uow: UnitOfWork, manifest: Manifest, principal: Principal) -> VersionStatus:
+    """Store a validated version the caller may register (or answer for the stored one)."""
     canonical = manifest.canonical().decode("utf-8")
     existing = uow.dossiers.version(manifest.dossier_id, manifest.root)
     if existing is not None:
@@ -248,9 +335,10 @@ def register_manifest(
                 ],
             )
         parent_pages = _parsed(parent).distinct_pages()
-        missing_from_child = parent_pages.keys() - manifest.distinct_pages().keys()
+        child_pages = manifest.distinct_pages()
+        missing_from_child = parent_pages.keys() - child_pages.keys()
         if parent.status == "complete":  # every parent page is held: only new ones can miss
-            candidates = [h for h in manifest.distinct_pages() if h not in parent_pages]
+            candidates = [h for h in child_pages if h not in parent_pages]
         if missing_from_child:
             raise InvalidInput(
                 "a child version must keep every page of its parent (it is their union)",
@@ -278,7 +366,7 @@ def register_manifest(
         )
     )
     status = _status(uow, version, manifest, candidates)
-    _MANIFESTS[(manifest.dossier_id, manifest.root)] = manifest  # same root, same manifest
+    _remember(manifest)  # same root, same manifest
     audit.record(
         uow,
         "dossier.version.register",
@@ -425,8 +513,8 @@ async def receive_pack(
                     new = uow.dossiers.add_pages(verified)
                     result.already_held += len(verified) - new
                     version = _version(uow, dossier_id, root)
-                    distinct = manifest.distinct_pages()
-                    missing = len(distinct) - uow.dossiers.count_present(distinct)
+                    wanted = _could_miss(uow, version, manifest)
+                    missing = len(wanted) - uow.dossiers.count_present(wanted)
                     _settle(version, missing)
                     audit.record(
                         uow,

@@ -41,7 +41,9 @@ class DossierVersion(Base):
     dossier_id: Mapped[str] = mapped_column(ForeignKey("dossier.id"), index=True)
     merkle_root: Mapped[str] = mapped_column(String(64))
     parent_root: Mapped[str | None] = mapped_column(String(64), default=None)
-    manifest: Mapped[str] = mapped_column(Text)  # RFC 8785 bytes, UTF-8
+    # RFC 8785 bytes, UTF-8. Deferred: hundreds of KB for a large dossier, and most
+    # lookups of a version (status, access, each pack) need only its other columns.
+    manifest: Mapped[str] = mapped_column(Text, deferred=True)
     page_count: Mapped[int] = mapped_column(Integer)
     total_bytes: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="receiving")  # receiving|complete

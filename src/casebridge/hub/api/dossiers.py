@@ -75,18 +75,58 @@ async def register(principal: CurrentPrincipal, request: Request, response: Resp
     twice cost the forwarding step a sixth of its time).
     """
     c: Container = request.app.state.container
-    raw = await request.body()
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "the manifest is not JSON", problems=[Problem("body", str(exc), rule="json")]
-        ) from None
-    del raw
+    data = await _json_body(request, "the manifest is not JSON")
 
     def run() -> VersionStatus:
         with c.uow() as uow:
             return dossiers.register_manifest(uow, data, principal=principal, settings=c.settings)
+
+    status = await run_in_threadpool(run)
+    response.status_code = 201 if status.created else 200
+    return status.as_dict()
+
+
+async def _json_body(request: Request, what: str) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(what, problems=[Problem("body", str(exc), rule="json")]) from None
+
+
+_EXTENSION_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "What the new version adds (schema casebridge.dossier-extension/1): "
+            '{"schema", "title" (optional), "volumes": [...], "merkle_root": root of the union}'
+        ),
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+@router.post(
+    "/{dossier_id}/versions/{root}/children",
+    openapi_extra={**policy(Action.CASE_CREATE), **_EXTENSION_BODY},
+)
+async def register_child(
+    dossier_id: str, root: str, principal: CurrentPrincipal, request: Request, response: Response
+) -> Any:
+    """Register a child version of ``root`` sent as the volumes it adds (forwarding a
+    received dossier with new documents); the answer is the same as registering it whole.
+
+    The hub builds the union from its own copy of ``root`` and refuses it unless its Merkle
+    root is the declared one.
+    """
+    c: Container = request.app.state.container
+    data = await _json_body(request, "the new version is not JSON")
+
+    def run() -> VersionStatus:
+        with c.uow() as uow:
+            return dossiers.register_extension(
+                uow, dossier_id, root, data, principal=principal, settings=c.settings
+            )
 
     status = await run_in_threadpool(run)
     response.status_code = 201 if status.created else 200
