@@ -60,10 +60,13 @@ _RSS_WRAPPER = (
     "from casebridge.entry import main\n"
     "main()\n"
 )
-_HUB_APP = (
+_HUB_APP = (  # as `casebridge serve` builds it: settings, then logging, then the app
     "from casebridge.config import load_settings\n"
     "from casebridge.hub.app import create_app\n"
-    "app = create_app(load_settings())\n"
+    "from casebridge.logs import configure_logging\n"
+    "settings = load_settings()\n"
+    "configure_logging(settings.log_format, settings.log_level)\n"
+    "app = create_app(settings)\n"
 )
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "Volume",
     "canonical_json",
     "extension_from_dict",
+    "loads_manifest",
     "manifest_from_dict",
     "merkle_root",
     "union",
@@ -59,11 +60,12 @@ MEDIA_TYPES: Mapping[str, str] = {
     "image/png": ".png",
     "image/tiff": ".tif",
 }
+_MEDIA = {m: m for m in MEDIA_TYPES}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _NAME_MAX = 255
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Page:
     """One page (or one file standing for a run of pages): named, typed, sized and hashed."""
 
@@ -73,7 +75,7 @@ class Page:
     sha256: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     """A material or legal document (材料/文书) inside a volume."""
 
@@ -83,7 +85,7 @@ class Document:
     pages: tuple[Page, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Volume:
     """A volume (卷): documents in order; pages are numbered from 1 within the volume."""
 
@@ -96,7 +98,7 @@ class Volume:
         return first, first + len(self.documents[doc_index].pages) - 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PageRef:
     """Where a page sits, for error messages that name dossier, volume, document and page."""
 
@@ -236,10 +238,24 @@ class Manifest:
 
     @cached_property
     def _canonical(self) -> bytes:
-        # Written out directly (no intermediate dicts: half the time and memory of
-        # json.dumps(self.to_dict()) on thousands of pages). Strings go through the json
-        # module's own C escaper, so the bytes are exactly what json.dumps would give.
-        return b"".join((self._head(), _volumes_json(self.volumes), b"]}"))
+        return b"".join(self.canonical_chunks())
+
+    def canonical_chunks(self) -> Iterator[bytes]:
+        """:meth:`canonical` in pieces of one volume each, for writing it to a file without
+        holding it whole (a manifest of thousands of pages is megabytes while built).
+
+        Written out directly (no intermediate dicts: half the time and memory of
+        json.dumps(self.to_dict())). Strings go through the json module's own C escaper,
+        so the bytes are exactly what json.dumps would give.
+        """
+        known = self.__dict__.get("_canonical")
+        if known is not None:
+            yield known
+            return
+        yield self._head()
+        for i, vol in enumerate(self.volumes):
+            yield (b"," if i else b"") + _volumes_json((vol,))
+        yield b"]}"
 
     def _head(self) -> bytes:
         """The canonical bytes up to the first volume: every key but "volumes" sorts first."""
@@ -505,6 +521,9 @@ def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tu
                 continue
             pages: list[Page] = []
             for pi, p in enumerate(_list(d, "pages", dw, out), 1):
+                if type(p) is Page:  # made while parsing, by loads_manifest
+                    pages.append(p)
+                    continue
                 if type(p) is dict:  # the common case: four fields of the right types
                     name, media, size, sha = (
                         p.get("name"),
@@ -513,7 +532,8 @@ def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tu
                         p.get("sha256"),
                     )
                     if type(name) is type(media) is type(sha) is str and type(size) is int:
-                        pages.append(Page(name, media, size, sha))
+                        # one str object per media type, not one per page
+                        pages.append(Page(name, _MEDIA.get(media, media), size, sha))
                         continue
                 pw = f"{dw}, page {pi}"
                 if not isinstance(p, dict):
@@ -541,6 +561,25 @@ def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tu
             )
         volumes.append(Volume(_str(v, "title", vw, out), tuple(docs)))
     return tuple(volumes)
+
+
+_PAGE_KEYS = frozenset({"media_type", "name", "sha256", "size"})
+
+
+def _as_page(obj: dict[str, Any]) -> Any:
+    if obj.keys() == _PAGE_KEYS:
+        name, media, size, sha = obj["name"], obj["media_type"], obj["size"], obj["sha256"]
+        if type(name) is type(media) is type(sha) is str and type(size) is int:
+            return Page(name, _MEDIA.get(media, media), size, sha)
+    return obj
+
+
+def loads_manifest(raw: str | bytes) -> Any:
+    """``json.loads`` for a manifest (or an extension): each well-formed page object
+    becomes a :class:`Page` as soon as it is parsed, so thousands of page dicts are never
+    alive at once (half the memory of parsing, then converting). Anything else stays as
+    JSON gives it, for :func:`manifest_from_dict` to check and report."""
+    return json.loads(raw, object_hook=_as_page)
 
 
 def manifest_from_dict(

@@ -37,6 +37,7 @@ from casebridge.domain.dossier import (
     Page,
     PageRef,
     Volume,
+    loads_manifest,
     manifest_from_dict,
     volume_to_dict,
 )
@@ -203,7 +204,7 @@ class HubClient:
             root = str(self.status(dossier_id)["merkle_root"])
         resp = self.http.get(f"/api/v1/dossiers/{dossier_id}/versions/{root}/manifest")
         _raise_for(resp)
-        manifest, _ = manifest_from_dict(resp.json())
+        manifest, _ = manifest_from_dict(loads_manifest(resp.content))
         if manifest is None or manifest.root != root:
             raise CorruptData(f"hub sent a manifest for {dossier_id} that does not match {root}")
         return manifest

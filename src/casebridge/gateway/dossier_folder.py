@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from casebridge.domain.dossier import (
     Page,
     PageRef,
     Volume,
+    loads_manifest,
     manifest_from_dict,
     union,
 )
@@ -57,14 +59,57 @@ _WORKERS = max(2, min(8, (os.cpu_count() or 2) * 2))
 Progress = Callable[[int, int], None]  # (pages, bytes) just done
 
 
-def _hash_file(path: Path) -> tuple[str, int]:
+def _hash_file(path: Path | str, buf: memoryview | None = None) -> tuple[str, int]:
+    """SHA-256 and size of a file, read into ``buf`` (reused by the caller: no allocation
+    per file) or a fresh 1 MiB buffer."""
+    view = buf if buf is not None else memoryview(bytearray(_READ))
     h = hashlib.sha256()
     size = 0
     with open(path, "rb", buffering=0) as fh:
-        while chunk := fh.read(4 << 20):
-            h.update(chunk)
-            size += len(chunk)
+        while n := fh.readinto(view):
+            h.update(view[:n])
+            size += n
     return h.hexdigest(), size
+
+
+_READ = 1 << 20
+
+
+def _hash_all(
+    paths: list[str], on_progress: Progress | None, *, missing: tuple[str, int] | None = None
+) -> list[tuple[str, int]]:
+    """Hash files on a few threads (hashlib and reads release the GIL), each with its own
+    read buffer. Threads take the next index from a shared counter: no future, no buffer
+    per file, so memory does not grow with the number of pages. ``missing``: the result
+    for a file that does not exist (by default that is an error)."""
+    out: list[tuple[str, int]] = [("", 0)] * len(paths)
+    taken = itertools.count()
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        buf = memoryview(bytearray(_READ))
+        try:
+            while not failed and (i := next(taken)) < len(paths):
+                try:
+                    out[i] = _hash_file(paths[i], buf)
+                except FileNotFoundError:
+                    if missing is None:
+                        raise
+                    out[i] = missing
+                    continue
+                if on_progress:
+                    on_progress(1, out[i][1])
+        except BaseException as exc:  # re-raised in the caller
+            failed.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(min(_WORKERS, len(paths)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failed:
+        raise failed[0]
+    return out
 
 
 def volume_dir(index: int, title: str) -> str:
@@ -194,40 +239,42 @@ def pack(
     for d in subdirs:
         if d.name in known:
             problems.extend(_differs(d, known[d.name]))
-    files: dict[str, list[Path]] = {}
+    # Names (str), not Path objects: a volume holds hundreds of pages, a dossier thousands.
+    files: dict[str, list[tuple[str, str]]] = {}  # volume → (file name, media type)
     for d in new_dirs:
-        entries = sorted(f for f in d.iterdir() if not f.name.startswith("."))
-        for f in entries:
-            if f.is_dir():
-                problems.append(Problem(str(f), "volumes hold files, not folders", rule="layout"))
-            elif f.suffix.lower() not in _BY_EXT:
+        with os.scandir(d) as it:
+            entries = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+        listed: list[tuple[str, str]] = []
+        for e in entries:
+            ext = os.path.splitext(e.name)[1]
+            media = _BY_EXT.get(ext.lower())
+            if e.is_dir():
+                problems.append(Problem(e.path, "volumes hold files, not folders", rule="layout"))
+            elif media is None:
                 problems.append(
                     Problem(
-                        str(f),
-                        f"unsupported media type (extension {f.suffix or 'none'}; "
+                        e.path,
+                        f"unsupported media type (extension {ext or 'none'}; "
                         f"allowed {', '.join(sorted(_BY_EXT))})",
                         rule="media-type",
                     )
                 )
-        files[d.name] = [f for f in entries if f.is_file() and f.suffix.lower() in _BY_EXT]
+            elif e.is_file():
+                listed.append((e.name, media))
+            else:  # a dangling link, a socket, a device: not a page, and not to be skipped
+                problems.append(Problem(e.path, "not a regular file", rule="layout"))
+        files[d.name] = listed
     if problems:
         raise InvalidInput(f"cannot pack {folder}", problems=problems)
-    flat = [f for d in new_dirs for f in files[d.name]]
-
-    def one(f: Path) -> tuple[str, int]:
-        digest = _hash_file(f)
-        if on_progress:
-            on_progress(1, digest[1])
-        return digest
-
-    with ThreadPoolExecutor(_WORKERS) as pool:
-        digests = dict(zip(flat, pool.map(one, flat), strict=True))
+    digests = iter(
+        _hash_all([f"{d}/{name}" for d in new_dirs for name, _ in files[d.name]], on_progress)
+    )
     volumes = []
     for d in new_dirs:
-        pages = [
-            Page(f.name, _BY_EXT[f.suffix.lower()], digests[f][1], digests[f][0])
-            for f in files[d.name]
-        ]
+        pages = []
+        for name, media in files[d.name]:
+            sha, size = next(digests)
+            pages.append(Page(name, media, size, sha))
         volumes.append(Volume(d.name, _documents(d.name, pages, cat.get(d.name), agency, problems)))
     if problems:
         raise InvalidInput(f"cannot pack {folder}", problems=problems)
@@ -238,7 +285,11 @@ def pack(
 
 def write_manifest(manifest: Manifest, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    # The canonical bytes (RFC 8785), what a signature or receipt covers; written volume by
+    # volume. One line of JSON: `python -m json.tool` shows it indented.
+    with tmp.open("wb") as f:
+        for chunk in manifest.canonical_chunks():
+            f.write(chunk)
     tmp.replace(path)
 
 
@@ -250,7 +301,7 @@ def read_manifest(path: Path, *, trust_root: bool = False) -> Manifest:
     own copy and refuses a root that differs), so a Merkle pass here would prove nothing.
     """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_manifest(path.read_bytes())
     except FileNotFoundError:
         raise InvalidInput(f"no manifest at {path}; run `casebridge dossier pack` first") from None
     except json.JSONDecodeError as exc:
@@ -275,41 +326,39 @@ def verify_folder(
     folder: Path, manifest: Manifest, *, on_progress: Progress | None = None
 ) -> FolderCheck:
     """Re-hash every page file; the result names each page that is missing or altered."""
-    located = list(manifest.located_pages())
-
-    def check(item: tuple[PageRef, Page]) -> str | None:
-        ref, page = item
-        path = page_path(folder, ref, manifest)
-        try:
-            digest, size = _hash_file(path)
-        except FileNotFoundError:
-            return f"{ref}: file {path} is missing"
-        if on_progress:
-            on_progress(1, size)
-        if digest != page.sha256 or size != page.size:
-            return f"{ref}: bytes do not match the manifest"
-        return None
-
-    with ThreadPoolExecutor(_WORKERS) as pool:
-        results = list(pool.map(check, located))
-    bad = [r for r in results if r]
-    return FolderCheck(len(located), manifest.total_bytes, bad)
+    paths = [
+        f"{folder}/{volume_dir(vi, vol.title)}/{page.name}"
+        for vi, vol in enumerate(manifest.volumes, 1)
+        for doc in vol.documents
+        for page in doc.pages
+    ]
+    digests = _hash_all(paths, on_progress, missing=("", -1))
+    bad = []
+    for (make_ref, page), path, (digest, size) in zip(
+        manifest.located_pages_lazy(), paths, digests, strict=True
+    ):
+        if size < 0:
+            bad.append(f"{make_ref()}: file {path} is missing")
+        elif digest != page.sha256 or size != page.size:
+            bad.append(f"{make_ref()}: bytes do not match the manifest")
+    return FolderCheck(len(paths), manifest.total_bytes, bad)
 
 
-def iter_page_files(folder: Path, manifest: Manifest, hashes: Iterable[str]) -> list[Path]:
-    """Paths of the given pages in a folder laid out like the manifest."""
+def iter_page_files(folder: Path, manifest: Manifest, hashes: Iterable[str]) -> list[str]:
+    """Paths of the given pages in a folder laid out like the manifest (str, not Path:
+    thousands of them are held while a dossier is sent)."""
     wanted = list(hashes)
     todo = set(wanted)
-    where: dict[str, Path] = {}
+    where: dict[str, str] = {}
     for vi, vol in enumerate(manifest.volumes, 1):
         if not todo:
             break
-        base = folder / volume_dir(vi, vol.title)
+        base = f"{folder}/{volume_dir(vi, vol.title)}/"
         for doc in vol.documents:
             for page in doc.pages:
                 if page.sha256 in todo:  # a path only for the pages asked for
                     todo.discard(page.sha256)
-                    where[page.sha256] = base / page.name
+                    where[page.sha256] = base + page.name
     try:
         return [where[h] for h in wanted]
     except KeyError as exc:

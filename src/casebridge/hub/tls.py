@@ -27,7 +27,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 
 __all__ = ["BODY_HIGH_WATER", "BODY_MESSAGE", "PeerCertHttpToolsProtocol", "client_cert_der"]
 
-BODY_HIGH_WATER = 4 << 20  # bytes of request body waiting for the app before reading pauses
+BODY_HIGH_WATER = 2 << 20  # bytes of request body waiting for the app before reading pauses
 BODY_MESSAGE = 1 << 20  # at most about this much per ASGI message (one join, bounded)
 
 

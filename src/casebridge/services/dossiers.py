@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import threading
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
@@ -28,6 +27,7 @@ from casebridge.domain.dossier import (
     Page,
     PageRef,
     extension_from_dict,
+    loads_manifest,
     manifest_from_dict,
     validate,
 )
@@ -64,7 +64,7 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
 # Received pages go to the pool in batches (what one receive() brought, up to ~4 MiB):
 # a thread hand-off per page cost more than hashing the page. Batches in flight per pack
 # are bounded, and so is memory (uvicorn pauses the socket at 4 MiB unread).
-_MAX_BATCHES = 4
+_MAX_BATCHES = 2
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def _parsed(version: DossierVersion) -> Manifest:
             return cached
     # Verified when it was registered; receivers verify the root again themselves. The
     # stored text is the canonical form: a child version splices it instead of redoing it.
-    manifest, _ = manifest_from_dict(json.loads(version.manifest), trust_root=True)
+    manifest, _ = manifest_from_dict(loads_manifest(version.manifest), trust_root=True)
     if manifest is None:
         raise CorruptData(f"stored manifest of dossier {version.dossier_id} is unreadable")
     manifest.known_canonical(version.manifest.encode("utf-8"))

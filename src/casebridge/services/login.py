@@ -8,6 +8,7 @@ failed request would never lock.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -36,8 +37,14 @@ __all__ = [
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()  # argon2id, the library's RFC 9106 defaults
-# Verified against when the user does not exist, so that timing does not reveal usernames.
-_DUMMY_HASH = _hasher.hash("casebridge-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so that timing does not reveal
+    usernames. Made on first use, not at import: one argon2 hash takes 64 MiB for a
+    moment, and every hub worker would carry that peak from start-up."""
+    return _hasher.hash("casebridge-no-such-user")
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,7 @@ def login(
     user = uow.users.by_username(username)
     if user is None or user.password_hash is None or not user.active:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password + "x")
+            _hasher.verify(_dummy_hash(), password + "x")
         audit.record(
             uow,
             "auth.login",

@@ -1,0 +1,73 @@
+"""The gateway's folder side of dossiers: packing, the manifest file, re-verifying a folder."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from casebridge.errors import InvalidInput
+from casebridge.gateway.dossier_folder import (
+    MANIFEST_NAME,
+    pack,
+    read_manifest,
+    verify_folder,
+    write_manifest,
+)
+from tests.integration.dossier_helpers import make_folder
+
+
+def test_manifest_file_holds_the_canonical_bytes(tmp_path: Path) -> None:
+    """What is on disk is exactly what a signature or a receipt covers."""
+    folder = make_folder(tmp_path / "D", volumes=3, pages=4, size=500)
+    manifest = pack(folder, dossier_id="D-1", title="张某盗窃案", agency="DEMO350102GA")
+    write_manifest(manifest, folder / MANIFEST_NAME)
+    assert (folder / MANIFEST_NAME).read_bytes() == manifest.canonical()
+    again = read_manifest(folder / MANIFEST_NAME)
+    assert again == manifest
+    assert again.root == manifest.root
+
+
+def test_pack_hashes_every_page_in_name_order(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "D", volumes=2, pages=30, size=3000)
+    done: list[int] = []
+    manifest = pack(
+        folder, dossier_id="D-1", title="", agency="", on_progress=lambda n, b: done.append(b)
+    )
+    assert len(done) == 60
+    assert sum(done) == manifest.total_bytes == 60 * 3000
+    for vi, vol in enumerate(manifest.volumes, 1):
+        names = [p.name for d in vol.documents for p in d.pages]
+        assert names == sorted(names)
+        for d in vol.documents:
+            for p in d.pages:
+                data = (folder / f"{vi:02d}-卷{vi}" / p.name).read_bytes()
+                assert p.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_pack_refuses_a_page_that_is_not_a_file_naming_it(tmp_path: Path) -> None:
+    """A dangling link where a page should be is reported, not silently left out."""
+    folder = make_folder(tmp_path / "D", volumes=1, pages=3, size=100)
+    (folder / "01-卷1" / "0002.jpg").unlink()
+    (folder / "01-卷1" / "0002.jpg").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(InvalidInput) as err:
+        pack(folder, dossier_id="D-1", title="", agency="")
+    assert [(p.field, p.rule) for p in err.value.problems] == [
+        (str(folder / "01-卷1" / "0002.jpg"), "layout")
+    ]
+
+
+def test_verify_folder_names_missing_and_altered_pages(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "D", volumes=2, pages=5, size=800)
+    manifest = pack(folder, dossier_id="D-1", title="", agency="")
+    assert verify_folder(folder, manifest).bad == []
+    (folder / "01-卷1" / "0003.jpg").unlink()
+    altered = folder / "02-卷2" / "0005.jpg"
+    altered.write_bytes(b"x" + altered.read_bytes()[1:])
+    check = verify_folder(folder, manifest)
+    assert check.pages == 10
+    assert len(check.bad) == 2
+    assert "volume 1 «01-卷1», document 1 «01-卷1», page 3 (0003.jpg)" in check.bad[0]
+    assert "is missing" in check.bad[0]
+    assert "page 5 (0005.jpg): bytes do not match" in check.bad[1]
