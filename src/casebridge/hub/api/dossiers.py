@@ -19,6 +19,7 @@ from casebridge.domain.agency import Principal
 from casebridge.domain.dossier import loads_manifest
 from casebridge.domain.dossier_pack import MEDIA_TYPE
 from casebridge.errors import InvalidInput, Problem
+from casebridge.gcsettings import trim_heap
 from casebridge.hub.api.policy import policy
 from casebridge.hub.deps import CurrentPrincipal, Uow
 from casebridge.services import audit, dossiers
@@ -79,8 +80,13 @@ async def register(principal: CurrentPrincipal, request: Request, response: Resp
     data = await _json_body(request, "the manifest is not JSON")
 
     def run() -> VersionStatus:
-        with c.uow() as uow:
-            return dossiers.register_manifest(uow, data, principal=principal, settings=c.settings)
+        try:
+            with c.uow() as uow:
+                return dossiers.register_manifest(
+                    uow, data, principal=principal, settings=c.settings
+                )
+        finally:
+            trim_heap()  # thousands of parsed pages just freed: see casebridge.gcsettings
 
     status = await run_in_threadpool(run)
     response.status_code = 201 if status.created else 200
