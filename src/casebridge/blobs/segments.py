@@ -56,11 +56,13 @@ class _Segment:
     end: int = 0  # next free (aligned) offset
 
 
-@dataclass(frozen=True)
-class _Where:
-    path: str
-    offset: int
-    length: int
+# The index holds one entry per blob the hub has, in every hub process: packed small. Key:
+# the raw 32-byte digest; value: one int = segment number in ``_paths`` << 72 | offset << 32
+# | length (segments ≤ 1 TiB, blobs < 4 GiB). ~150 bytes a blob instead of ~400 with a str
+# key and an object per blob.
+_OFFSET_BITS, _LENGTH_BITS = 40, 32
+_LENGTH_MASK = (1 << _LENGTH_BITS) - 1
+_OFFSET_MASK = (1 << _OFFSET_BITS) - 1
 
 
 class SegmentBlobStore:
@@ -75,7 +77,9 @@ class SegmentBlobStore:
         self.segment_bytes = segment_bytes
         self._lock = threading.Lock()  # the index, the pending records, the open segments
         self._sync_lock = threading.Lock()  # one sync at a time (see sync)
-        self._index: dict[str, _Where] = {}
+        self._index: dict[bytes, int] = {}  # raw digest → packed location (see above)
+        self._paths: list[str] = []  # segment files, by the number packed in the index
+        self._path_ids: dict[str, int] = {}
         self._seen: dict[str, int] = {}  # index file → bytes of it already read
         self._pending: list[bytes] = []  # records of written blobs, not yet durable
         self._dirty: set[int] = set()  # segment fds written since the last sync
@@ -125,27 +129,42 @@ class SegmentBlobStore:
                     if zlib.crc32(rec[:-4]) != int.from_bytes(rec[-4:], "big"):
                         break  # torn (being written, or cut by a crash): stop here
                     raw, number, offset, length, kind = _REC.unpack(rec[:-4])
-                    key = raw.hex()
                     if kind == _DELETED:
-                        self._index.pop(key, None)
+                        self._index.pop(raw, None)
                     else:
                         path = f"{self._dir}/{writer}-{number:06d}.seg"
-                        self._index[key] = _Where(path, offset, length)
+                        self._index[raw] = self._pack(path, offset, length)
                     good = at + _RECORD
             self._seen[name] = start + good
 
-    def _where(self, key: str) -> _Where | None:
+    def _pack(self, path: str, offset: int, length: int) -> int:
+        """The index value of a blob (called with ``_lock`` held)."""
+        if length > _LENGTH_MASK or offset > _OFFSET_MASK:
+            raise ValueError(f"blob of {length} bytes at {offset}: beyond the segment index")
+        pid = self._path_ids.get(path)
+        if pid is None:
+            pid = self._path_ids[path] = len(self._paths)
+            self._paths.append(path)
+        return (pid << (_OFFSET_BITS + _LENGTH_BITS)) | (offset << _LENGTH_BITS) | length
+
+    def _where(self, key: str) -> tuple[str, int, int] | None:
+        """Segment file, offset and length of a blob, re-reading the index files once if
+        it is not known (another process may have written it)."""
         check_key(key)
-        where = self._index.get(key)
-        if where is None:
+        raw = bytes.fromhex(key)
+        packed = self._index.get(raw)
+        if packed is None:
             self._refresh()
-            where = self._index.get(key)
-        return where
+            packed = self._index.get(raw)
+            if packed is None:
+                return None
+        path = self._paths[packed >> (_OFFSET_BITS + _LENGTH_BITS)]
+        return path, (packed >> _LENGTH_BITS) & _OFFSET_MASK, packed & _LENGTH_MASK
 
     def locate(self, key: str) -> tuple[Path, int, int] | None:
         """Segment file, offset and length of a blob (for operators and tests)."""
         w = self._where(key)
-        return (Path(w.path), w.offset, w.length) if w else None
+        return (Path(w[0]), w[1], w[2]) if w else None
 
     # --- writing --------------------------------------------------------------------------
 
@@ -173,7 +192,7 @@ class SegmentBlobStore:
         check_key(key)
         self._check_fork()
         with self._lock:
-            if key in self._index or key in self._writing:
+            if bytes.fromhex(key) in self._index or key in self._writing:
                 return False
             self._writing.add(key)
         try:
@@ -187,9 +206,10 @@ class SegmentBlobStore:
             while done < padded:
                 done += os.pwrite(seg.fd, buf[done:], offset + done)
             seg.end = offset + padded
-            rec = _REC.pack(bytes.fromhex(key), seg.number, offset, size, _BLOB)
+            raw = bytes.fromhex(key)
+            rec = _REC.pack(raw, seg.number, offset, size, _BLOB)
             with self._lock:
-                self._index[key] = _Where(seg.path, offset, size)
+                self._index[raw] = self._pack(seg.path, offset, size)
                 self._pending.append(rec + zlib.crc32(rec).to_bytes(4, "big"))
                 self._dirty.add(seg.fd)
             return True
@@ -228,12 +248,13 @@ class SegmentBlobStore:
         where = self._where(key)
         if where is None:
             return self._files.get(key)
+        path, offset, length = where
         try:
-            fd, self.direct = open_fd(where.path, os.O_RDONLY, direct=self.direct)
+            fd, self.direct = open_fd(path, os.O_RDONLY, direct=self.direct)
         except FileNotFoundError:
-            raise NotFound(f"no blob {key} (segment {where.path} is gone)") from None
+            raise NotFound(f"no blob {key} (segment {path} is gone)") from None
         try:
-            return pread_aligned(fd, self._local, where.length, where.offset)
+            return pread_aligned(fd, self._local, length, offset)
         finally:
             os.close(fd)
 
@@ -246,7 +267,7 @@ class SegmentBlobStore:
         self._check_fork()
         self.sync()  # the deletion must land after the blob's own record
         with self._lock:
-            gone = self._index.pop(key, None)
+            gone = self._index.pop(bytes.fromhex(key), None)
             if gone is not None:
                 rec = _REC.pack(bytes.fromhex(key), 0, 0, 0, _DELETED)
                 self._pending.append(rec + zlib.crc32(rec).to_bytes(4, "big"))
@@ -257,7 +278,7 @@ class SegmentBlobStore:
     def keys(self) -> Iterator[str]:
         self._refresh()
         with self._lock:
-            found = set(self._index)
+            found = {raw.hex() for raw in self._index}
         found.update(self._files.keys())
         yield from sorted(found)
 
