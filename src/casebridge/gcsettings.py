@@ -16,7 +16,7 @@ import gc
 import threading
 from collections.abc import Callable
 
-__all__ = ["relax_gc", "trim_heap"]
+__all__ = ["TRIM_EVERY", "relax_gc", "trim_heap", "trim_heap_after"]
 
 GEN0_THRESHOLD = 100_000
 
@@ -46,11 +46,29 @@ def trim_heap() -> None:
     Pages travel as buffers of 150–300 KB made in one thread and freed in another; glibc
     keeps the freed space in whichever thread's arena made it, fragmented, so a process's
     RSS crept up with every hundred MB moved although what it held stayed the same. The hub
-    calls this after each pack and every 64 MiB of a download: a few milliseconds against
-    the 100 ms a pack takes. Skipped if another thread is trimming already.
+    calls this after registering a manifest and, through :func:`trim_heap_after`, every
+    256 MiB of pages received or served. Not more often: the pages given back are faulted
+    in again by the next buffers (after every 32 MB pack that cost 8 % of the hub's CPU).
+    Skipped if another thread is trimming already.
     """
     if _TRIM is not None and _TRIMMING.acquire(blocking=False):
         try:
             _TRIM(0)
         finally:
             _TRIMMING.release()
+
+
+TRIM_EVERY = 256 << 20  # bytes moved (received or served) between two trims
+_moved = 0
+_MOVED = threading.Lock()
+
+
+def trim_heap_after(nbytes: int) -> None:
+    """Count ``nbytes`` of pages moved; trim the heap once every :data:`TRIM_EVERY`."""
+    global _moved
+    with _MOVED:
+        _moved += nbytes
+        if _moved < TRIM_EVERY:
+            return
+        _moved = 0
+    trim_heap()

@@ -33,7 +33,7 @@ from casebridge.domain.dossier import (
 )
 from casebridge.domain.dossier_pack import PackReader
 from casebridge.errors import Conflict, CorruptData, InvalidInput, NotFound, Problem
-from casebridge.gcsettings import trim_heap
+from casebridge.gcsettings import trim_heap_after
 from casebridge.logs import get_logger
 from casebridge.services import audit
 from casebridge.services.access import require
@@ -66,7 +66,6 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
 # a thread hand-off per page cost more than hashing the page. Batches in flight per pack
 # are bounded, and so is memory (uvicorn pauses the socket at 4 MiB unread).
 _MAX_BATCHES = 2
-_TRIM_EVERY = 64 << 20  # bytes of a download between two trim_heap() calls
 
 
 @dataclass(frozen=True)
@@ -527,7 +526,7 @@ async def receive_pack(
                         detail={"merkle_root": root, "pages": new},
                     )
                     uow.commit()
-                    trim_heap()  # the pack's buffers are free now: see casebridge.gcsettings
+                    trim_heap_after(result.bytes)  # see casebridge.gcsettings
                     return new, version.status, missing
 
             result.accepted, result.status, result.missing_count = await _run(record)
@@ -626,9 +625,9 @@ async def iter_content(
         hi = min(page.size, end - at)
         yield data if (lo, hi) == (0, page.size) else data[lo:hi]
         served += hi - lo
-        if served >= _TRIM_EVERY:  # a download is one long request: see gcsettings
+        if served >= 64 << 20:  # a download is one long request: see gcsettings
+            _POOL.submit(trim_heap_after, served)
             served = 0
-            _POOL.submit(trim_heap)
 
 
 def read_page(container: Container, dossier_id: str, root: str, sha256: str) -> bytes:
