@@ -12,7 +12,7 @@ Two things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
   that is thrown away, ~1.8 with this class; `bench/RESULTS.md`). Here received pieces are
   kept as they are and handed over about 1 MiB per ``receive()`` (joined once: large enough
   that most pages of a pack lie inside one message, small enough not to fragment the heap
-  with multi-MB buffers), and reading pauses only when 4 MiB wait for the application
+  with multi-MB buffers), and reading pauses only when 2 MiB wait for the application
   (bounded memory per connection).
 """
 

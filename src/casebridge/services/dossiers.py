@@ -62,9 +62,9 @@ _log = get_logger("casebridge.dossiers")
 # Hashing (hashlib) and AES-GCM (OpenSSL) release the GIL: two cores hash and encrypt in
 # parallel while the event loop keeps reading the socket.
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
-# Received pages go to the pool in batches (what one receive() brought, up to ~4 MiB):
+# Received pages go to the pool in batches (what one receive() brought, about 1 MiB):
 # a thread hand-off per page cost more than hashing the page. Batches in flight per pack
-# are bounded, and so is memory (uvicorn pauses the socket at 4 MiB unread).
+# are bounded, and so is memory (the hub's protocol pauses the socket at 2 MiB unread).
 _MAX_BATCHES = 2
 
 
