@@ -115,15 +115,24 @@ def test_verify_names_an_altered_page_and_fails(tmp_path: Path) -> None:
     assert "volume 2 «02-卷2», document 1 «02-卷2», page 2 (0002.jpg)" in bad.stderr
 
 
-def test_pull_with_cli_writes_verified_pages(
-    hub: LiveServer, container: Container, tmp_path: Path
-) -> None:
+def _pushed(
+    hub: LiveServer, container: Container, tmp_path: Path, name: str, **shape: int
+) -> tuple[Path, dict[str, str], list[str]]:
+    """A folder of random pages, packed and pushed with the CLI; returns it, the CLI's
+    environment and its hub options."""
     token = demo_token(container)
-    folder = make_folder(tmp_path / "D-pull", volumes=1, pages=3, size=1000)
+    folder = make_folder(tmp_path / name, **shape)
     env = _env(tmp_path)
     common = ["--hub", hub.url, "--token", token, "--json"]
     assert run_cli("dossier", "pack", str(folder), env=env, cwd=tmp_path).returncode == 0
     assert run_cli("dossier", "push", str(folder), *common, env=env, cwd=tmp_path).returncode == 0
+    return folder, env, common
+
+
+def test_pull_with_cli_writes_verified_pages(
+    hub: LiveServer, container: Container, tmp_path: Path
+) -> None:
+    folder, env, common = _pushed(hub, container, tmp_path, "D-pull", volumes=1, pages=3, size=1000)
     r = run_cli("dossier", "pull", "D-pull", str(tmp_path / "in"), *common, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["pages"] == 3
@@ -137,12 +146,7 @@ def test_pack_extends_and_push_forward_only_the_new_pages(
 ) -> None:
     """The receiving side's two commands: pack the received folder plus a new volume as a
     child version, push it from that folder (which holds the received manifest)."""
-    token = demo_token(container)
-    folder = make_folder(tmp_path / "D-fwd", volumes=2, pages=4, size=2000)
-    env = _env(tmp_path)
-    common = ["--hub", hub.url, "--token", token, "--json"]
-    assert run_cli("dossier", "pack", str(folder), env=env, cwd=tmp_path).returncode == 0
-    assert run_cli("dossier", "push", str(folder), *common, env=env, cwd=tmp_path).returncode == 0
+    _, env, common = _pushed(hub, container, tmp_path, "D-fwd", volumes=2, pages=4, size=2000)
     inbox = tmp_path / "in"
     r = run_cli("dossier", "pull", "D-fwd", str(inbox), *common, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr

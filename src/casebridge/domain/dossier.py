@@ -524,17 +524,9 @@ def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tu
                 if type(p) is Page:  # made while parsing, by loads_manifest
                     pages.append(p)
                     continue
-                if type(p) is dict:  # the common case: four fields of the right types
-                    name, media, size, sha = (
-                        p.get("name"),
-                        p.get("media_type"),
-                        p.get("size"),
-                        p.get("sha256"),
-                    )
-                    if type(name) is type(media) is type(sha) is str and type(size) is int:
-                        # one str object per media type, not one per page
-                        pages.append(Page(name, _MEDIA.get(media, media), size, sha))
-                        continue
+                if type(p) is dict and (page := _page_from(p)) is not None:  # the common case
+                    pages.append(page)
+                    continue
                 pw = f"{dw}, page {pi}"
                 if not isinstance(p, dict):
                     out.append(ManifestProblem(pw, "must be an object", "type"))
@@ -566,12 +558,24 @@ def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tu
 _PAGE_KEYS = frozenset({"media_type", "name", "sha256", "size"})
 
 
+def _page_from(obj: dict[str, Any]) -> Page | None:
+    """The page a JSON object describes, if its four fields have the right types (else
+    None: the caller reports what is wrong, located)."""
+    name, media, size, sha = (
+        obj.get("name"),
+        obj.get("media_type"),
+        obj.get("size"),
+        obj.get("sha256"),
+    )
+    if type(name) is type(media) is type(sha) is str and type(size) is int:
+        # one str object per media type, not one per page
+        return Page(name, _MEDIA.get(media, media), size, sha)
+    return None
+
+
 def _as_page(obj: dict[str, Any]) -> Any:
-    if obj.keys() == _PAGE_KEYS:
-        name, media, size, sha = obj["name"], obj["media_type"], obj["size"], obj["sha256"]
-        if type(name) is type(media) is type(sha) is str and type(size) is int:
-            return Page(name, _MEDIA.get(media, media), size, sha)
-    return obj
+    page = _page_from(obj) if obj.keys() == _PAGE_KEYS else None
+    return obj if page is None else page
 
 
 def loads_manifest(raw: str | bytes) -> Any:

@@ -54,6 +54,7 @@ from casebridge.errors import (
 )
 from casebridge.gateway.dossier_folder import (
     MANIFEST_NAME,
+    hash_file,
     iter_page_files,
     page_path,
     write_manifest,
@@ -547,11 +548,7 @@ def _intact(path: Path, page: Page) -> bool:
             return False
     except FileNotFoundError:
         return False
-    h = hashlib.sha256()
-    with open(path, "rb", buffering=0) as fh:
-        while chunk := fh.read(4 << 20):
-            h.update(chunk)
-    return h.hexdigest() == page.sha256
+    return hash_file(path) == (page.sha256, page.size)
 
 
 class _PageWriter:

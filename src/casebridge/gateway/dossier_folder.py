@@ -41,6 +41,7 @@ __all__ = [
     "CATALOGUE",
     "MANIFEST_NAME",
     "FolderCheck",
+    "hash_file",
     "pack",
     "page_path",
     "read_manifest",
@@ -59,7 +60,7 @@ _WORKERS = max(2, min(8, (os.cpu_count() or 2) * 2))
 Progress = Callable[[int, int], None]  # (pages, bytes) just done
 
 
-def _hash_file(path: Path | str, buf: memoryview | None = None) -> tuple[str, int]:
+def hash_file(path: Path | str, buf: memoryview | None = None) -> tuple[str, int]:
     """SHA-256 and size of a file, read into ``buf`` (reused by the caller: no allocation
     per file) or a fresh 1 MiB buffer."""
     view = buf if buf is not None else memoryview(bytearray(_READ))
@@ -91,7 +92,7 @@ def _hash_all(
         try:
             while not failed and (i := next(taken)) < len(paths):
                 try:
-                    out[i] = _hash_file(paths[i], buf)
+                    out[i] = hash_file(paths[i], buf)
                 except FileNotFoundError:
                     if missing is None:
                         raise

@@ -201,22 +201,33 @@ def _status(
     )
 
 
-def _could_miss(uow: UnitOfWork, version: DossierVersion, manifest: Manifest) -> Collection[str]:
+def _could_miss(
+    manifest: Manifest, parent_row: DossierVersion | None, parent: Manifest | None
+) -> Collection[str]:
     """The pages of a version that may still be missing: all of them, or — for a child of
-    a complete version whose manifest this process has parsed — only the ones it adds (a
+    a ``complete`` version (every page of it is held) — only the ones the child adds (a
     forwarded dossier's pack then asks about 20 pages, not thousands)."""
     distinct = manifest.distinct_pages()
-    if version.parent_root is None:
-        return distinct.keys()
-    with _MANIFESTS_LOCK:
-        parent = _MANIFESTS.get((version.dossier_id, version.parent_root))
-    if parent is None:
-        return distinct.keys()
-    parent_row = uow.dossiers.version(version.dossier_id, version.parent_root)
-    if parent_row is None or parent_row.status != "complete":
+    if parent is None or parent_row is None or parent_row.status != "complete":
         return distinct.keys()
     held = parent.distinct_pages()
     return [h for h in distinct if h not in held]
+
+
+def _pack_could_miss(
+    uow: UnitOfWork, version: DossierVersion, manifest: Manifest
+) -> Collection[str]:
+    """:func:`_could_miss` for a pack's acknowledgement, using the parent's manifest only if
+    this process has it parsed already (parsing it would cost more than counting)."""
+    if version.parent_root is None:
+        return manifest.distinct_pages().keys()
+    with _MANIFESTS_LOCK:
+        parent = _MANIFESTS.get((version.dossier_id, version.parent_root))
+    if parent is None:
+        return manifest.distinct_pages().keys()
+    return _could_miss(
+        manifest, uow.dossiers.version(version.dossier_id, version.parent_root), parent
+    )
 
 
 def list_versions(uow: UnitOfWork, dossier_id: str) -> list[dict[str, Any]]:
@@ -321,7 +332,7 @@ def _register(uow: UnitOfWork, manifest: Manifest, principal: Principal) -> Vers
         status = _status(uow, existing, manifest)
         uow.commit()
         return status
-    candidates: list[str] | None = None
+    candidates: Collection[str] | None = None
     if manifest.parent is not None:
         parent = uow.dossiers.version(manifest.dossier_id, manifest.parent)
         if parent is None:
@@ -335,11 +346,11 @@ def _register(uow: UnitOfWork, manifest: Manifest, principal: Principal) -> Vers
                     )
                 ],
             )
-        parent_pages = _parsed(parent).distinct_pages()
-        child_pages = manifest.distinct_pages()
-        missing_from_child = parent_pages.keys() - child_pages.keys()
-        if parent.status == "complete":  # every parent page is held: only new ones can miss
-            candidates = [h for h in child_pages if h not in parent_pages]
+        parent_manifest = _parsed(parent)
+        missing_from_child = (
+            parent_manifest.distinct_pages().keys() - manifest.distinct_pages().keys()
+        )
+        candidates = _could_miss(manifest, parent, parent_manifest)
         if missing_from_child:
             raise InvalidInput(
                 "a child version must keep every page of its parent (it is their union)",
@@ -514,7 +525,7 @@ async def receive_pack(
                     new = uow.dossiers.add_pages(verified)
                     result.already_held += len(verified) - new
                     version = _version(uow, dossier_id, root)
-                    wanted = _could_miss(uow, version, manifest)
+                    wanted = _pack_could_miss(uow, version, manifest)
                     missing = len(wanted) - uow.dossiers.count_present(wanted)
                     _settle(version, missing)
                     audit.record(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -88,6 +89,11 @@ async def register(principal: CurrentPrincipal, request: Request, response: Resp
         finally:
             trim_heap()  # thousands of parsed pages just freed: see casebridge.gcsettings
 
+    return await _registered(response, run)
+
+
+async def _registered(response: Response, run: Callable[[], VersionStatus]) -> Any:
+    """Run a registration off the event loop; 201 for a new version, 200 for a known one."""
     status = await run_in_threadpool(run)
     response.status_code = 201 if status.created else 200
     return status.as_dict()
@@ -135,9 +141,7 @@ async def register_child(
                 uow, dossier_id, root, data, principal=principal, settings=c.settings
             )
 
-    status = await run_in_threadpool(run)
-    response.status_code = 201 if status.created else 200
-    return status.as_dict()
+    return await _registered(response, run)
 
 
 @router.get("/{dossier_id}", openapi_extra=policy(Action.DOSSIER_READ))
