@@ -21,12 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
+from itertools import islice
 from json.encoder import encode_basestring as _quote  # the C escaper json.dumps uses
-from types import MappingProxyType
-from typing import Any
+from typing import Any, overload
+
+from casebridge.domain.page_table import Page, Pages, PageSizes
 
 __all__ = [
     "DIGEST",
@@ -37,7 +41,10 @@ __all__ = [
     "Manifest",
     "ManifestProblem",
     "Page",
+    "PagePlan",
     "PageRef",
+    "PageSizes",
+    "Pages",
     "Volume",
     "canonical_json",
     "extension_from_dict",
@@ -61,18 +68,8 @@ MEDIA_TYPES: Mapping[str, str] = {
     "image/tiff": ".tif",
 }
 _MEDIA = {m: m for m in MEDIA_TYPES}
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"[0-9a-f]{64}")  # with fullmatch: "$" would let a trailing newline in
 _NAME_MAX = 255
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page (or one file standing for a run of pages): named, typed, sized and hashed."""
-
-    name: str
-    media_type: str
-    size: int
-    sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +79,11 @@ class Document:
     code: str  # document type code (文书类型代码) as the sending agency gives it
     title: str
     source_agency: str  # organisation code of the agency that produced the document
-    pages: tuple[Page, ...]
+    pages: Pages  # any sequence of Page is accepted and packed
+
+    def __post_init__(self) -> None:
+        if type(self.pages) is not Pages:
+            object.__setattr__(self, "pages", Pages(self.pages))
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,18 +171,19 @@ class Manifest:
 
     @cached_property
     def total_bytes(self) -> int:
-        return sum(p.size for p in self.pages())
+        return sum(sum(d.pages.sizes()) for v in self.volumes for d in v.documents)
 
     def distinct_pages(self) -> Mapping[str, int]:
         """Page hash → size, each hash once (the same scan may appear in two documents).
 
         Computed once per manifest (read-only): the hub asks it for every pack it receives.
+        Packed (:class:`PageSizes`): it lives as long as the manifest does.
         """
         return self._distinct
 
     @cached_property
-    def _distinct(self) -> Mapping[str, int]:
-        return MappingProxyType({p.sha256: p.size for p in self.pages()})
+    def _distinct(self) -> PageSizes:
+        return PageSizes(d.pages for v in self.volumes for d in v.documents)
 
     def where(self, sha256: str) -> PageRef | None:
         for ref, page in self.located_pages():
@@ -189,10 +191,9 @@ class Manifest:
                 return ref
         return None
 
-    def select(self, documents: Iterable[tuple[int, int]]) -> list[tuple[PageRef, Page]]:
-        """Pages of the chosen (volume, document) pairs, in manifest order."""
-        wanted = set(documents)
-        return [(r, p) for r, p in self.located_pages() if (r.volume, r.document) in wanted]
+    def select(self, documents: Iterable[tuple[int, int]] | None = None) -> PagePlan:
+        """Pages of the chosen (volume, document) pairs (all if None), in manifest order."""
+        return PagePlan(self, documents)
 
     def body(self) -> dict[str, Any]:
         """The manifest without its root: what the root is computed next to.
@@ -225,7 +226,9 @@ class Manifest:
 
     @cached_property
     def _computed_root(self) -> str:
-        return merkle_root(p.sha256 for p in self.pages())
+        return _merkle_root(
+            digest for v in self.volumes for d in v.documents for digest in d.pages.digests()
+        )
 
     def canonical(self) -> bytes:
         """RFC 8785 bytes of the manifest with its Merkle root: what a signature covers.
@@ -289,6 +292,78 @@ class Manifest:
         """This manifest with a root taken on trust, not computed: only for a manifest the
         hub verified when it stored it (re-reading it must not cost a Merkle pass)."""
         return self._with_root(root)
+
+
+class PagePlan(Sequence[tuple[PageRef, Page]]):
+    """The pages of chosen documents, located, in manifest order, with their byte offsets
+    in the concatenation of their contents (a download and its HTTP ranges).
+
+    One row per document, not per page: a download of thousands of pages holds no list of
+    them; a page's ``(PageRef, Page)`` is made when it is asked for.
+    """
+
+    def __init__(self, manifest: Manifest, documents: Iterable[tuple[int, int]] | None) -> None:
+        wanted = None if documents is None else set(documents)
+        self.manifest = manifest
+        self._docs: list[tuple[int, Volume, int, Document, int]] = []  # vi, vol, di, doc, page no.
+        self._firsts = array("q")  # plan index of each row's first page
+        self._offsets = array("q")  # byte offset of each row's first page
+        count = offset = 0
+        for vi, vol in enumerate(manifest.volumes, 1):
+            number = 1
+            for di, doc in enumerate(vol.documents, 1):
+                if (wanted is None or (vi, di) in wanted) and len(doc.pages):
+                    self._docs.append((vi, vol, di, doc, number))
+                    self._firsts.append(count)
+                    self._offsets.append(offset)
+                    count += len(doc.pages)
+                    offset += sum(doc.pages.sizes())
+                number += len(doc.pages)
+        self._count, self.length = count, offset
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[PageRef, Page]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[PageRef, Page]]: ...
+
+    def __getitem__(self, i: int | slice) -> tuple[PageRef, Page] | list[tuple[PageRef, Page]]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._count))]
+        if i < 0:
+            i += self._count
+        if not 0 <= i < self._count:
+            raise IndexError("page index out of range")
+        row = bisect_right(self._firsts, i) - 1
+        vi, vol, di, doc, number = self._docs[row]
+        j = i - self._firsts[row]
+        page = doc.pages[j]
+        ref = PageRef(self.manifest.dossier_id, vi, vol.title, di, doc.title, number + j, page.name)
+        return ref, page
+
+    def offset(self, i: int) -> int:
+        """Byte offset of page ``i`` (``len(self)``: the total length)."""
+        if i >= self._count:
+            return self.length
+        row = bisect_right(self._firsts, i) - 1
+        doc = self._docs[row][3]
+        return self._offsets[row] + sum(islice(doc.pages.sizes(), i - self._firsts[row]))
+
+    def index_at(self, offset: int) -> int:
+        """The page holding byte ``offset`` (``len(self)`` past the end)."""
+        if offset >= self.length:
+            return self._count
+        row = bisect_right(self._offsets, offset) - 1
+        at, i = self._offsets[row], self._firsts[row]
+        for size in self._docs[row][3].pages.sizes():
+            if at + size > offset:
+                return i
+            at += size
+            i += 1
+        return i  # pragma: no cover - the row's sizes add up past the offset
 
 
 _CACHED = frozenset({"page_count", "total_bytes", "_distinct", "_computed_root", "_canonical"})
@@ -356,18 +431,30 @@ def _refuse_floats(value: Any) -> None:
 
 def merkle_root(hashes: Iterable[str]) -> str:
     """RFC 6962-shaped Merkle tree hash over hex page hashes; the empty tree is SHA-256('')."""
+    return _merkle_root(map(bytes.fromhex, hashes))
+
+
+def _merkle_root(digests: Iterable[bytes]) -> str:
+    """:func:`merkle_root` over 32-byte page hashes, in one pass and O(log n) memory.
+
+    The stack holds complete subtrees of decreasing sizes (the binary digits of the count
+    so far); two of the same size merge. At the end, folding them from the right gives
+    RFC 6962's tree: the left subtree of each node is the largest power of two below n.
+    """
     sha = hashlib.sha256
-    level = [sha(b"\x00" + raw).digest() for raw in map(bytes.fromhex, hashes)]
-    if not level:
+    stack: list[tuple[int, bytes]] = []  # (leaves, subtree hash)
+    for raw in digests:
+        node, leaves = sha(b"\x00" + raw).digest(), 1
+        while stack and stack[-1][0] == leaves:
+            node = sha(b"\x01" + stack.pop()[1] + node).digest()
+            leaves *= 2
+        stack.append((leaves, node))
+    if not stack:
         return sha(b"").hexdigest()
-    # Bottom-up pairing with the odd node promoted equals RFC 6962's recursive split.
-    while len(level) > 1:
-        odd = level[-1] if len(level) % 2 else None
-        pairs = zip(level[::2], level[1::2], strict=False)  # the odd one out is kept above
-        level = [sha(b"\x01" + a + b).digest() for a, b in pairs]
-        if odd is not None:
-            level.append(odd)
-    return level[0].hex()
+    node = stack.pop()[1]
+    while stack:
+        node = sha(b"\x01" + stack.pop()[1] + node).digest()
+    return node.hex()
 
 
 @dataclass(frozen=True)
@@ -425,7 +512,7 @@ def validate(
         if (
             page.media_type in MEDIA_TYPES
             and page.size in allowed_sizes
-            and _HEX64.match(page.sha256)
+            and _HEX64.fullmatch(page.sha256)
             and _bad_name(page.name) is None
             and sizes.get(page.sha256, (page.size,))[0] == page.size
         ):
@@ -444,7 +531,7 @@ def validate(
                     "media-type",
                 )
             )
-        if not _HEX64.match(page.sha256):
+        if not _HEX64.fullmatch(page.sha256):
             problems.append(
                 ManifestProblem(str(ref), "sha256 must be 64 lower-case hex digits", "digest")
             )
@@ -519,6 +606,17 @@ def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tu
             if not isinstance(d, dict):
                 out.append(ManifestProblem(dw, "must be an object", "type"))
                 continue
+            packed = d.get("pages")
+            if type(packed) is Pages:  # made while parsing, by loads_manifest
+                docs.append(
+                    Document(
+                        _str(d, "code", dw, out),
+                        _str(d, "title", dw, out),
+                        _str(d, "source_agency", dw, out),
+                        packed,
+                    )
+                )
+                continue
             pages: list[Page] = []
             for pi, p in enumerate(_list(d, "pages", dw, out), 1):
                 if type(p) is Page:  # made while parsing, by loads_manifest
@@ -548,7 +646,7 @@ def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tu
                     _str(d, "code", dw, out),
                     _str(d, "title", dw, out),
                     _str(d, "source_agency", dw, out),
-                    tuple(pages),
+                    Pages(pages),
                 )
             )
         volumes.append(Volume(_str(v, "title", vw, out), tuple(docs)))
@@ -574,15 +672,22 @@ def _page_from(obj: dict[str, Any]) -> Page | None:
 
 
 def _as_page(obj: dict[str, Any]) -> Any:
-    page = _page_from(obj) if obj.keys() == _PAGE_KEYS else None
-    return obj if page is None else page
+    if obj.keys() == _PAGE_KEYS:
+        page = _page_from(obj)
+        return obj if page is None else page
+    pages = obj.get("pages")
+    if type(pages) is list and all(type(p) is Page for p in pages):
+        obj["pages"] = Pages(pages)  # a document's pages, packed as soon as it closes
+    return obj
 
 
 def loads_manifest(raw: str | bytes) -> Any:
     """``json.loads`` for a manifest (or an extension): each well-formed page object
-    becomes a :class:`Page` as soon as it is parsed, so thousands of page dicts are never
-    alive at once (half the memory of parsing, then converting). Anything else stays as
-    JSON gives it, for :func:`manifest_from_dict` to check and report."""
+    becomes a :class:`Page` as soon as it is parsed, and each document's list of them
+    :class:`Pages` as soon as the document is, so neither thousands of page dicts nor
+    thousands of page objects are ever alive at once (peak and lasting memory stay flat as
+    dossiers grow). Anything else stays as JSON gives it, for :func:`manifest_from_dict` to
+    check and report."""
     return json.loads(raw, object_hook=_as_page)
 
 
@@ -604,7 +709,7 @@ def manifest_from_dict(
             ManifestProblem("digest", f"only {DIGEST!r} page hashes are supported", "digest")
         )
     parent = data.get("parent")
-    if parent is not None and (not isinstance(parent, str) or not _HEX64.match(parent)):
+    if parent is not None and (not isinstance(parent, str) or not _HEX64.fullmatch(parent)):
         out.append(ManifestProblem("parent", "must be null or a Merkle root (64 hex)", "digest"))
     volumes = _volumes(_list(data, "volumes", "manifest", out), out)
     manifest = Manifest(
@@ -616,7 +721,7 @@ def manifest_from_dict(
     if out:
         return None, out
     claimed = data.get("merkle_root")
-    if trust_root and isinstance(claimed, str) and _HEX64.match(claimed):
+    if trust_root and isinstance(claimed, str) and _HEX64.fullmatch(claimed):
         return manifest.trusted(claimed), []
     sealed = manifest.sealed()
     if claimed is not None and claimed != sealed.root:
@@ -672,7 +777,7 @@ def extension_from_dict(
     if title is not None and not isinstance(title, str):
         out.append(ManifestProblem("title", "must be a string or null", "type"))
     claimed = data.get("merkle_root")
-    if not isinstance(claimed, str) or not _HEX64.match(claimed):
+    if not isinstance(claimed, str) or not _HEX64.fullmatch(claimed):
         out.append(
             ManifestProblem("merkle_root", "must be the new version's root (64 hex)", "digest")
         )

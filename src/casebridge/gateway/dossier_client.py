@@ -22,8 +22,9 @@ import queue
 import ssl
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from casebridge.domain.dossier import (
     EXTENSION_SCHEMA,
     Manifest,
     Page,
+    PagePlan,
     PageRef,
     Volume,
     loads_manifest,
@@ -55,7 +57,8 @@ from casebridge.errors import (
 from casebridge.gateway.dossier_folder import (
     MANIFEST_NAME,
     hash_file,
-    iter_page_files,
+    mark_pages,
+    marked_page_files,
     page_path,
     write_manifest,
 )
@@ -319,21 +322,11 @@ class HubClient:
         on_pack: Callable[[int, int, PushResult], None] | None,
         on_bytes: Progress | None,
     ) -> PushResult:
-        missing: list[str] = answer["missing"]
-        result = PushResult(manifest.dossier_id, manifest.root, manifest.page_count, len(missing))
-        sizes = manifest.distinct_pages()
-        paths = dict(zip(missing, iter_page_files(folder, manifest, missing), strict=True))
-        packs: list[list[str]] = []
-        current: list[str] = []
-        current_bytes = 0
-        for h in missing:
-            if current and current_bytes + sizes[h] > pack_bytes:
-                packs.append(current)
-                current, current_bytes = [], 0
-            current.append(h)
-            current_bytes += sizes[h]
-        if current:
-            packs.append(current)
+        # What the hub lacks, as one byte per page; the packs are made as they are sent,
+        # so this side holds no list of thousands of pages (memory flat in the page count).
+        marks = mark_pages(manifest, answer.pop("missing"))
+        result = PushResult(manifest.dossier_id, manifest.root, manifest.page_count, marks.count(1))
+        packs = _packs(marked_page_files(folder, manifest, marks), pack_bytes)
         url = f"/api/v1/dossiers/{manifest.dossier_id}/versions/{manifest.root}/packs"
         throttle = _Throttle(bwlimit)
         lock = threading.Lock()
@@ -350,7 +343,7 @@ class HubClient:
                 buf = local.buf = bytearray(max(size, 1 << 20))
             return memoryview(buf)[:size]
 
-        def post(pack: list[str], length: int) -> tuple[int, list[tuple[str, str]], bytes]:
+        def post(pack: _Pack, length: int) -> tuple[int, list[tuple[str, str]], bytes]:
             conn = take()
             try:
                 conn.putrequest("POST", target, skip_accept_encoding=True)
@@ -358,17 +351,17 @@ class HubClient:
                 conn.putheader("Content-Type", MEDIA_TYPE)
                 conn.putheader("Content-Length", str(length))
                 conn.endheaders()
-                for h in pack:
-                    view = buffer(sizes[h])
-                    with open(paths[h], "rb", buffering=0) as fh:
+                for path, h, size in pack:
+                    view = buffer(size)
+                    with open(path, "rb", buffering=0) as fh:
                         got = fh.readinto(view)
-                        if got != sizes[h] or fh.read(1):
-                            raise CorruptData(f"{paths[h]} changed since it was packed (size)")
-                    throttle.take(sizes[h] + 40)
-                    conn.send(frame_header(h, sizes[h]))
+                        if got != size or fh.read(1):
+                            raise CorruptData(f"{path} changed since it was packed (size)")
+                    throttle.take(size + 40)
+                    conn.send(frame_header(h, size))
                     conn.send(view)
                     if on_bytes:
-                        on_bytes(0, sizes[h])
+                        on_bytes(0, size)
                 resp = conn.getresponse()
                 reply = resp.status, resp.getheaders(), resp.read()
             except BaseException:
@@ -377,8 +370,8 @@ class HubClient:
             give(conn)
             return reply
 
-        def send(pack: list[str]) -> None:
-            length = sum(40 + sizes[h] for h in pack)
+        def send(pack: _Pack) -> None:
+            length = sum(40 + size for _, _, size in pack)
             try:
                 status, headers, content = post(pack, length)
             except (OSError, http.client.HTTPException) as exc:
@@ -397,12 +390,19 @@ class HubClient:
                 if on_pack:
                     on_pack(len(pack), length, result)
 
-        with ThreadPoolExecutor(min(self.parallel, max(1, len(packs)))) as pool:
-            for fut in [pool.submit(send, p) for p in packs]:
+        sent = 0
+        with ThreadPoolExecutor(self.parallel) as pool:
+            inflight: deque[Future[None]] = deque()
+            for pack in packs:  # at most two packs per connection planned ahead
+                inflight.append(pool.submit(send, pack))
+                sent += 1
+                if len(inflight) >= 2 * self.parallel:
+                    inflight.popleft().result()
+            for fut in inflight:
                 fut.result()
         if complete_seen:  # an acknowledgement saw every page held: that is final
             result.status = "complete"
-        elif packs:
+        elif sent:
             # Two packs acknowledged at once each see the other's pages uncommitted; the
             # version's status is derived from the pages held, so ask once all are in.
             result.status = str(self.status(manifest.dossier_id, manifest.root)["status"])
@@ -426,7 +426,7 @@ class HubClient:
         started = time.perf_counter()
         manifest = self.manifest(dossier_id, root)
         out.mkdir(parents=True, exist_ok=True)
-        chosen = manifest.select(documents) if documents else list(manifest.located_pages())
+        chosen = manifest.select(documents or None)
         result = PullResult(dossier_id, manifest.root, folder=str(out))
         for vi, vol in enumerate(manifest.volumes, 1):
             page_path(out, PageRef("", vi, vol.title, 1, "", 1, "x"), manifest).parent.mkdir(
@@ -440,15 +440,12 @@ class HubClient:
                 break
             index += 1
             result.pages_reused += 1
-        offsets = [0]
-        for _, p in chosen:
-            offsets.append(offsets[-1] + p.size)
         query = {"documents": ",".join(f"{v}.{d}" for v, d in documents)} if documents else None
         url = f"/api/v1/dossiers/{dossier_id}/versions/{manifest.root}/content"
         attempts = 0
         while index < len(chosen):
             writer = _PageWriter(out, manifest, chosen, index, result, on_progress)
-            headers = {"Range": f"bytes={offsets[index]}-"} if index else {}
+            headers = {"Range": f"bytes={chosen.offset(index)}-"} if index else {}
             try:
                 self._receive(url, query, headers, writer)
             except _ShortBody as exc:  # a verified page is already on disk: resume after it
@@ -538,6 +535,23 @@ class HubClient:
             conn.close()
 
 
+_Pack = list[tuple[str, str, int]]  # (path, hash, size) of each page
+
+
+def _packs(pages: Iterable[tuple[str, str, int]], pack_bytes: int) -> Iterator[_Pack]:
+    """Pages grouped in order into packs of at most ``pack_bytes`` (or one larger page)."""
+    current: _Pack = []
+    current_bytes = 0
+    for path, sha, size in pages:
+        if current and current_bytes + size > pack_bytes:
+            yield current
+            current, current_bytes = [], 0
+        current.append((path, sha, size))
+        current_bytes += size
+    if current:
+        yield current
+
+
 class _ShortBody(Exception):
     pass
 
@@ -564,7 +578,7 @@ class _PageWriter:
         self,
         out: Path,
         manifest: Manifest,
-        chosen: list[tuple[PageRef, Page]],
+        chosen: PagePlan,
         index: int,
         result: PullResult,
         on_progress: Progress | None,

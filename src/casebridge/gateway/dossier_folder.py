@@ -20,7 +20,7 @@ import json
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from casebridge.domain.dossier import (
     Manifest,
     Page,
     PageRef,
+    Pages,
     Volume,
     loads_manifest,
     manifest_from_dict,
@@ -159,7 +160,7 @@ def _documents(
     volume: str, pages: list[Page], rows: list[_CatRow] | None, agency: str, problems: list[Problem]
 ) -> tuple[Document, ...]:
     if not rows:
-        return (Document("", volume, agency, tuple(pages)),)
+        return (Document("", volume, agency, Pages(pages)),)
     docs = []
     expect = 1
     for row in sorted(rows, key=lambda r: r.first):
@@ -174,7 +175,7 @@ def _documents(
             )
             return ()
         docs.append(
-            Document(row.code, row.title, row.source, tuple(pages[row.first - 1 : row.last]))
+            Document(row.code, row.title, row.source, Pages(pages[row.first - 1 : row.last]))
         )
         expect = row.last + 1
     if expect != len(pages) + 1:
@@ -240,48 +241,54 @@ def pack(
     for d in subdirs:
         if d.name in known:
             problems.extend(_differs(d, known[d.name]))
-    # Names (str), not Path objects: a volume holds hundreds of pages, a dossier thousands.
-    files: dict[str, list[tuple[str, str]]] = {}  # volume → (file name, media type)
-    for d in new_dirs:
-        with os.scandir(d) as it:
-            entries = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
-        listed: list[tuple[str, str]] = []
-        for e in entries:
-            ext = os.path.splitext(e.name)[1]
-            media = _BY_EXT.get(ext.lower())
-            if e.is_dir():
-                problems.append(Problem(e.path, "volumes hold files, not folders", rule="layout"))
-            elif media is None:
-                problems.append(
-                    Problem(
-                        e.path,
-                        f"unsupported media type (extension {ext or 'none'}; "
-                        f"allowed {', '.join(sorted(_BY_EXT))})",
-                        rule="media-type",
-                    )
-                )
-            elif e.is_file():
-                listed.append((e.name, media))
-            else:  # a dangling link, a socket, a device: not a page, and not to be skipped
-                problems.append(Problem(e.path, "not a regular file", rule="layout"))
-        files[d.name] = listed
+    for d in new_dirs:  # every problem first, before any hashing
+        _page_files(d, problems)
     if problems:
         raise InvalidInput(f"cannot pack {folder}", problems=problems)
-    digests = iter(
-        _hash_all([f"{d}/{name}" for d in new_dirs for name, _ in files[d.name]], on_progress)
-    )
+    # One volume at a time (hundreds of pages): what is held for the pages already done is
+    # only their packed form, so memory does not grow with the size of the dossier.
     volumes = []
     for d in new_dirs:
-        pages = []
-        for name, media in files[d.name]:
-            sha, size = next(digests)
-            pages.append(Page(name, media, size, sha))
+        files = _page_files(d, problems)
+        digests = _hash_all([f"{d}/{name}" for name, _ in files], on_progress)
+        pages = [
+            Page(name, media, size, sha)
+            for (name, media), (sha, size) in zip(files, digests, strict=True)
+        ]
+        del files, digests
         volumes.append(Volume(d.name, _documents(d.name, pages, cat.get(d.name), agency, problems)))
     if problems:
         raise InvalidInput(f"cannot pack {folder}", problems=problems)
     if extends is not None:
         return union(extends, volumes, title=title or None)
     return Manifest(dossier_id, title, tuple(volumes)).sealed()
+
+
+def _page_files(d: Path, problems: list[Problem]) -> list[tuple[str, str]]:
+    """(file name, media type) of a volume's pages in page order; what is not a page file
+    is added to ``problems``."""
+    with os.scandir(d) as it:
+        entries = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+    listed: list[tuple[str, str]] = []
+    for e in entries:
+        ext = os.path.splitext(e.name)[1]
+        media = _BY_EXT.get(ext.lower())
+        if e.is_dir():
+            problems.append(Problem(e.path, "volumes hold files, not folders", rule="layout"))
+        elif media is None:
+            problems.append(
+                Problem(
+                    e.path,
+                    f"unsupported media type (extension {ext or 'none'}; "
+                    f"allowed {', '.join(sorted(_BY_EXT))})",
+                    rule="media-type",
+                )
+            )
+        elif e.is_file():
+            listed.append((e.name, media))
+        else:  # a dangling link, a socket, a device: not a page, and not to be skipped
+            problems.append(Problem(e.path, "not a regular file", rule="layout"))
+    return listed
 
 
 def write_manifest(manifest: Manifest, path: Path) -> None:
@@ -326,41 +333,54 @@ class FolderCheck:
 def verify_folder(
     folder: Path, manifest: Manifest, *, on_progress: Progress | None = None
 ) -> FolderCheck:
-    """Re-hash every page file; the result names each page that is missing or altered."""
-    paths = [
-        f"{folder}/{volume_dir(vi, vol.title)}/{page.name}"
-        for vi, vol in enumerate(manifest.volumes, 1)
-        for doc in vol.documents
-        for page in doc.pages
-    ]
-    digests = _hash_all(paths, on_progress, missing=("", -1))
+    """Re-hash every page file; the result names each page that is missing or altered.
+    One volume at a time, like :func:`pack`."""
     bad = []
-    for (make_ref, page), path, (digest, size) in zip(
-        manifest.located_pages_lazy(), paths, digests, strict=True
-    ):
-        if size < 0:
-            bad.append(f"{make_ref()}: file {path} is missing")
-        elif digest != page.sha256 or size != page.size:
-            bad.append(f"{make_ref()}: bytes do not match the manifest")
-    return FolderCheck(len(paths), manifest.total_bytes, bad)
-
-
-def iter_page_files(folder: Path, manifest: Manifest, hashes: Iterable[str]) -> list[str]:
-    """Paths of the given pages in a folder laid out like the manifest (str, not Path:
-    thousands of them are held while a dossier is sent)."""
-    wanted = list(hashes)
-    todo = set(wanted)
-    where: dict[str, str] = {}
     for vi, vol in enumerate(manifest.volumes, 1):
-        if not todo:
-            break
+        base = f"{folder}/{volume_dir(vi, vol.title)}/"
+        paths = [base + page.name for doc in vol.documents for page in doc.pages]
+        digests = _hash_all(paths, on_progress, missing=("", -1))
+        located = manifest.located_pages_lazy(vi)
+        for (make_ref, page), path, (digest, size) in zip(located, paths, digests, strict=False):
+            if size < 0:
+                bad.append(f"{make_ref()}: file {path} is missing")
+            elif digest != page.sha256 or size != page.size:
+                bad.append(f"{make_ref()}: bytes do not match the manifest")
+    return FolderCheck(manifest.page_count, manifest.total_bytes, bad)
+
+
+def mark_pages(manifest: Manifest, hashes: Iterable[str]) -> bytearray:
+    """One byte per page of the manifest, in order: 1 at the first place each of these
+    hashes appears. The hub's list of the pages it lacks becomes 5 KB for 5,253 pages, and
+    the list of thousands of hash strings can go."""
+    todo = set(hashes)
+    marks = bytearray(manifest.page_count)
+    pos = 0
+    for vol in manifest.volumes:
+        for doc in vol.documents:
+            if todo:
+                for sha, _ in doc.pages.hashes_and_sizes():
+                    if sha in todo:
+                        todo.discard(sha)
+                        marks[pos] = 1
+                    pos += 1
+    if todo:
+        raise CorruptData(f"page {next(iter(todo))} is not in the manifest")
+    return marks
+
+
+def marked_page_files(
+    folder: Path, manifest: Manifest, marks: bytearray
+) -> Iterator[tuple[str, str, int]]:
+    """(path, hash, size) of each marked page (:func:`mark_pages`), in manifest order, in a
+    folder laid out like the manifest; made one at a time, not held."""
+    pos = 0
+    for vi, vol in enumerate(manifest.volumes, 1):
         base = f"{folder}/{volume_dir(vi, vol.title)}/"
         for doc in vol.documents:
-            for page in doc.pages:
-                if page.sha256 in todo:  # a path only for the pages asked for
-                    todo.discard(page.sha256)
-                    where[page.sha256] = base + page.name
-    try:
-        return [where[h] for h in wanted]
-    except KeyError as exc:
-        raise CorruptData(f"page {exc.args[0]} is not in the manifest") from None
+            n = len(doc.pages)
+            if any(marks[pos : pos + n]):
+                for i, page in enumerate(doc.pages, pos):
+                    if marks[i]:
+                        yield base + page.name, page.sha256, page.size
+            pos += n

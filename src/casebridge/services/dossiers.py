@@ -25,7 +25,7 @@ from casebridge.domain.agency import Principal
 from casebridge.domain.dossier import (
     Manifest,
     Page,
-    PageRef,
+    PagePlan,
     extension_from_dict,
     loads_manifest,
     manifest_from_dict,
@@ -555,11 +555,11 @@ class ContentPlan:
     """The bytes of a download: the chosen pages' plaintexts, concatenated in manifest order."""
 
     manifest: Manifest
-    pages: list[tuple[PageRef, Page]]
+    pages: PagePlan
 
     @property
     def length(self) -> int:
-        return sum(p.size for _, p in self.pages)
+        return self.pages.length
 
 
 def content_plan(
@@ -571,7 +571,11 @@ def content_plan(
 ) -> ContentPlan:
     manifest = load_manifest(uow, dossier_id, root)
     if documents:
-        known = {(r.volume, r.document) for r, _ in manifest.located_pages()}
+        known = {
+            (vi, di)
+            for vi, vol in enumerate(manifest.volumes, 1)
+            for di in range(1, len(vol.documents) + 1)
+        }
         unknown = [d for d in documents if d not in known]
         if unknown:
             raise InvalidInput(
@@ -581,7 +585,7 @@ def content_plan(
                     for v, d in unknown
                 ],
             )
-    chosen = manifest.select(documents) if documents else list(manifest.located_pages())
+    chosen = manifest.select(documents or None)
     audit.record(
         uow,
         "dossier.read",
@@ -603,23 +607,20 @@ async def iter_content(
     connection is cut short, and the receiver, who verifies every page, names it.
     """
     end = plan.length if end is None else end
-    offsets: list[tuple[int, PageRef, Page]] = []
-    pos = 0
-    for ref, page in plan.pages:
-        if pos + page.size > start and pos < end:
-            offsets.append((pos, ref, page))
-        pos += page.size
+    first = plan.pages.index_at(start)
     ahead: deque[tuple[int, Page, Future[bytes]]] = deque()
-    todo = iter(offsets)
+    todo = iter(range(first, len(plan.pages)))
+    cursor = [plan.pages.offset(first)]  # byte offset of the next page to fetch
 
     def fill() -> None:
-        while len(ahead) < 4:
-            nxt = next(todo, None)
-            if nxt is None:
+        while len(ahead) < 4 and cursor[0] < end:
+            i = next(todo, None)
+            if i is None:
                 return
-            at, ref, page = nxt
+            ref, page = plan.pages[i]
             fut = _POOL.submit(pages.get, page.sha256, str(ref), rehash=False)
-            ahead.append((at, page, fut))
+            ahead.append((cursor[0], page, fut))
+            cursor[0] += page.size
 
     fill()
     served = 0
