@@ -19,6 +19,7 @@ being passed off as an inner node.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from array import array
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import islice
 from json.encoder import encode_basestring as _quote  # the C escaper json.dumps uses
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 from casebridge.domain.page_table import Page, Pages, PageSizes
 
@@ -49,6 +50,8 @@ __all__ = [
     "canonical_json",
     "extension_from_dict",
     "loads_manifest",
+    "loads_manifest_bytes",
+    "loads_manifest_from",
     "manifest_from_dict",
     "merkle_root",
     "union",
@@ -691,6 +694,66 @@ def loads_manifest(raw: str | bytes) -> Any:
     return json.loads(raw, object_hook=_as_page)
 
 
+class Readable(Protocol):
+    def read(self, n: int, /) -> bytes: ...
+
+
+_VOLUMES_AT = b'"volumes":['
+_NEXT_VOLUME = b',{"documents":['
+_READ = 1 << 16
+
+
+def loads_manifest_bytes(raw: bytes) -> Any:
+    """:func:`loads_manifest` of bytes, one volume at a time if they are laid out
+    canonically (see :func:`loads_manifest_from`): no text copy of the whole manifest."""
+    try:
+        return loads_manifest_from(io.BytesIO(raw))
+    except ValueError:
+        return loads_manifest(raw)
+
+
+def loads_manifest_from(fh: Readable) -> Any:
+    """:func:`loads_manifest` for a manifest laid out as :meth:`Manifest.canonical` writes
+    it, read and parsed one volume at a time: a manifest of thousands of pages is never
+    held whole, as bytes or as text (memory flat in the size of the dossier).
+
+    Raises ``ValueError`` (``json.JSONDecodeError`` included) for anything laid out
+    otherwise: the caller then parses the whole document, for an exact error. A split is
+    safe: inside a JSON string every quote is escaped, so ``,{"documents":[`` only occurs
+    between values, and a split inside a nested value leaves a piece that does not parse.
+    """
+    buf = b""
+    while (at := buf.find(_VOLUMES_AT)) < 0:
+        more = fh.read(_READ)
+        if not more:
+            raise ValueError("no volumes")
+        buf += more
+    cut = at + len(_VOLUMES_AT)
+    data = loads_manifest(buf[:cut] + b"]}")
+    if type(data) is not dict or data.get("volumes") != []:
+        raise ValueError("not a manifest laid out canonically")
+    volumes: list[Any] = data["volumes"]
+    rest, scanned, eof = buf[cut:], 0, False
+    while True:
+        i = rest.find(_NEXT_VOLUME, scanned)
+        if i >= 0:
+            volumes.append(loads_manifest(rest[:i]))
+            rest, scanned = rest[i + 1 :], 0
+            continue
+        if eof:
+            break
+        scanned = max(0, len(rest) - len(_NEXT_VOLUME) + 1)
+        more = fh.read(_READ)
+        eof = not more
+        rest += more
+    tail = rest.rstrip()
+    if not tail.endswith(b"]}"):
+        raise ValueError("not a manifest laid out canonically")
+    if tail[:-2]:
+        volumes.append(loads_manifest(tail[:-2]))
+    return data
+
+
 def manifest_from_dict(
     data: Any, *, trust_root: bool = False
 ) -> tuple[Manifest | None, list[ManifestProblem]]:
@@ -735,7 +798,13 @@ def manifest_from_dict(
     return sealed, []
 
 
-def union(parent: Manifest, additions: Iterable[Volume], *, title: str | None = None) -> Manifest:
+def union(
+    parent: Manifest,
+    additions: Iterable[Volume],
+    *,
+    title: str | None = None,
+    parent_canonical: bytes | None = None,
+) -> Manifest:
     """A child version: the parent's volumes (unchanged, in order) followed by the new ones.
 
     The procuratorate's version adds its documents to the police's, and the court receives
@@ -746,7 +815,7 @@ def union(parent: Manifest, additions: Iterable[Volume], *, title: str | None = 
     child = Manifest(
         parent.dossier_id, title or parent.title, parent.volumes + added, parent.root
     ).sealed()
-    known = parent.__dict__.get("_canonical")
+    known = parent_canonical or parent.__dict__.get("_canonical")
     if known is not None:  # the parent's volumes are already written out: splice, not redo
         inner = known[len(parent._head()) : -2]
         more = _volumes_json(added)
@@ -760,7 +829,7 @@ EXTENSION_SCHEMA = "casebridge.dossier-extension/1"
 
 
 def extension_from_dict(
-    parent: Manifest, data: Any
+    parent: Manifest, data: Any, *, parent_canonical: bytes | None = None
 ) -> tuple[Manifest | None, list[ManifestProblem]]:
     """A child version sent as what it adds to ``parent``: its new volumes and the root the
     sender computed for the union (required: both sides must agree on what is registered).
@@ -786,7 +855,12 @@ def extension_from_dict(
         out.append(ManifestProblem("volumes", "a child version adds at least one volume", "empty"))
     if out:
         return None, out
-    child = union(parent, added, title=title if isinstance(title, str) and title else None)
+    child = union(
+        parent,
+        added,
+        title=title if isinstance(title, str) and title else None,
+        parent_canonical=parent_canonical,
+    )
     if child.root != claimed:
         return None, [
             ManifestProblem(

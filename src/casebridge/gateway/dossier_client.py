@@ -20,6 +20,7 @@ import json
 import os
 import queue
 import ssl
+import tempfile
 import threading
 import time
 from collections import deque
@@ -40,6 +41,7 @@ from casebridge.domain.dossier import (
     PageRef,
     Volume,
     loads_manifest,
+    loads_manifest_from,
     manifest_from_dict,
     volume_to_dict,
 )
@@ -206,9 +208,25 @@ class HubClient:
     def manifest(self, dossier_id: str, root: str | None = None) -> Manifest:
         if root is None:
             root = str(self.status(dossier_id)["merkle_root"])
-        resp = self.http.get(f"/api/v1/dossiers/{dossier_id}/versions/{root}/manifest")
-        _raise_for(resp)
-        manifest, _ = manifest_from_dict(loads_manifest(resp.content))
+        # Spooled to a file and parsed one volume at a time (see loads_manifest_from).
+        with (
+            tempfile.SpooledTemporaryFile(max_size=1 << 16) as tmp,
+            self.http.stream(
+                "GET", f"/api/v1/dossiers/{dossier_id}/versions/{root}/manifest"
+            ) as resp,
+        ):
+            if resp.status_code >= 400:
+                resp.read()
+                _raise_for(resp)
+            for chunk in resp.iter_bytes():
+                tmp.write(chunk)
+            tmp.seek(0)
+            try:
+                data = loads_manifest_from(tmp)
+            except ValueError:
+                tmp.seek(0)
+                data = loads_manifest(tmp.read())
+        manifest, _ = manifest_from_dict(data)
         if manifest is None or manifest.root != root:
             raise CorruptData(f"hub sent a manifest for {dossier_id} that does not match {root}")
         return manifest
@@ -275,8 +293,10 @@ class HubClient:
     ) -> dict[str, Any]:
         prefix = self._base.raw_path.decode().rstrip("/") + "/api/v1/dossiers"
         added = _added_volumes(manifest, base)
-        if added is None:
-            path, body = prefix, manifest.canonical()
+        body: bytes | Iterable[bytes]
+        if added is None:  # sent volume by volume, never joined (thousands of pages)
+            path, body = prefix, manifest.canonical_chunks()
+            length = sum(len(c) for c in manifest.canonical_chunks())
         else:
             path = f"{prefix}/{manifest.dossier_id}/versions/{manifest.parent}/children"
             body = json.dumps(
@@ -288,6 +308,7 @@ class HubClient:
                 },
                 ensure_ascii=False,
             ).encode("utf-8")
+            length = len(body)
         conn = take()
         try:
             conn.request(
@@ -297,6 +318,7 @@ class HubClient:
                 headers={
                     "Authorization": f"Bearer {self._token}",
                     "Content-Type": "application/json",
+                    "Content-Length": str(length),
                 },
             )
             resp = conn.getresponse()

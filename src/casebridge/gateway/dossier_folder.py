@@ -33,6 +33,7 @@ from casebridge.domain.dossier import (
     Pages,
     Volume,
     loads_manifest,
+    loads_manifest_from,
     manifest_from_dict,
     union,
 )
@@ -309,11 +310,15 @@ def read_manifest(path: Path, *, trust_root: bool = False) -> Manifest:
     own copy and refuses a root that differs), so a Merkle pass here would prove nothing.
     """
     try:
-        data = loads_manifest(path.read_bytes())
+        with path.open("rb") as fh:
+            data = loads_manifest_from(fh)  # one volume at a time
     except FileNotFoundError:
         raise InvalidInput(f"no manifest at {path}; run `casebridge dossier pack` first") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{path} is not JSON: {exc}") from None
+    except ValueError:  # not laid out as casebridge writes it: parse it whole
+        try:
+            data = loads_manifest(path.read_bytes())
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path} is not JSON: {exc}") from None
     manifest, problems = manifest_from_dict(data, trust_root=trust_root)
     if manifest is None:
         raise InvalidInput(

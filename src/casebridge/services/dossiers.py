@@ -27,7 +27,7 @@ from casebridge.domain.dossier import (
     Page,
     PagePlan,
     extension_from_dict,
-    loads_manifest,
+    loads_manifest_bytes,
     manifest_from_dict,
     validate,
 )
@@ -128,6 +128,8 @@ _MANIFESTS_LOCK = threading.Lock()  # requests run in threads
 
 def _remember(manifest: Manifest) -> None:
     key = (manifest.dossier_id, manifest.root)
+    # Not its canonical bytes (the database has them): what is cached is the packed form.
+    manifest.__dict__.pop("_canonical", None)
     with _MANIFESTS_LOCK:
         _MANIFESTS[key] = manifest
         _MANIFESTS.move_to_end(key)
@@ -146,10 +148,10 @@ def _parsed(version: DossierVersion) -> Manifest:
             return cached
     # Verified when it was registered; receivers verify the root again themselves. The
     # stored text is the canonical form: a child version splices it instead of redoing it.
-    manifest, _ = manifest_from_dict(loads_manifest(version.manifest), trust_root=True)
+    text = version.manifest.encode("utf-8")
+    manifest, _ = manifest_from_dict(loads_manifest_bytes(text), trust_root=True)
     if manifest is None:
         raise CorruptData(f"stored manifest of dossier {version.dossier_id} is unreadable")
-    manifest.known_canonical(version.manifest.encode("utf-8"))
     _remember(manifest)
     return manifest
 
@@ -159,6 +161,11 @@ def _version(uow: UnitOfWork, dossier_id: str, root: str) -> DossierVersion:
     if version is None:
         raise NotFound(f"dossier {dossier_id} has no version {root}")
     return version
+
+
+def manifest_text(uow: UnitOfWork, dossier_id: str, root: str) -> bytes:
+    """A version's manifest exactly as stored: its RFC 8785 bytes, which a signature covers."""
+    return _version(uow, dossier_id, root).manifest.encode("utf-8")
 
 
 def load_manifest(uow: UnitOfWork, dossier_id: str, root: str | None = None) -> Manifest:
@@ -298,8 +305,10 @@ def register_extension(
     """
     require(uow, principal, Action.CASE_CREATE)
     require_dossier(uow, principal, dossier_id, parent_root, Action.DOSSIER_READ)
-    parent = _parsed(_version(uow, dossier_id, parent_root))
-    child, problems = extension_from_dict(parent, data)
+    row = _version(uow, dossier_id, parent_root)
+    parent = _parsed(row)
+    # The stored bytes of the parent are spliced into the child's, not written out again.
+    child, problems = extension_from_dict(parent, data, parent_canonical=row.manifest.encode())
     if child is None:
         raise InvalidInput(
             f"the new version of dossier {dossier_id} (extending {parent_root}) is malformed",

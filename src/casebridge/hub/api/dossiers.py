@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from casebridge.bootstrap import Container
 from casebridge.domain.access import Action
 from casebridge.domain.agency import Principal
-from casebridge.domain.dossier import loads_manifest
+from casebridge.domain.dossier import loads_manifest_bytes
 from casebridge.domain.dossier_pack import MEDIA_TYPE
 from casebridge.errors import InvalidInput, Problem
 from casebridge.gcsettings import trim_heap
@@ -102,7 +102,7 @@ async def _registered(response: Response, run: Callable[[], VersionStatus]) -> A
 async def _json_body(request: Request, what: str) -> Any:
     raw = await request.body()
     try:
-        return loads_manifest(raw)
+        return loads_manifest_bytes(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(what, problems=[Problem("body", str(exc), rule="json")]) from None
 
@@ -164,8 +164,7 @@ def status(dossier_id: str, root: str, principal: CurrentPrincipal, uow: Uow) ->
 def manifest(dossier_id: str, root: str, principal: CurrentPrincipal, uow: Uow) -> Response:
     """The manifest exactly as stored: its RFC 8785 bytes, which a signature covers."""
     require_dossier(uow, principal, dossier_id, root, Action.DOSSIER_READ)
-    m = dossiers.load_manifest(uow, dossier_id, root)
-    return Response(m.canonical(), media_type="application/json")
+    return Response(dossiers.manifest_text(uow, dossier_id, root), media_type="application/json")
 
 
 @router.post("/{dossier_id}/versions/{root}/packs", openapi_extra=policy(Action.DOSSIER_WRITE))
