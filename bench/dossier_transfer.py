@@ -50,12 +50,19 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 TARGETS = {"a/c": 0.75, "(a+b)/c": 1.5, "d/a": 0.05, "rss_mb": 300}
 
-# Runs the CLI in-process and writes its peak RSS (KiB) to a file at exit.
+# Runs the CLI in-process and writes its peak RSS (KiB) to a file at exit: VmHWM, the high
+# -water mark of this process's own memory. Not getrusage's ru_maxrss: Linux carries that
+# over exec from the process that started it (vfork shares the parent's memory until exec),
+# so every CLI run reported at least this script's own RSS — 52 MB once it had run a
+# transfer in-process — whatever the CLI itself used.
 _RSS_WRAPPER = (
-    "import atexit, resource, sys\n"
+    "import atexit, sys\n"
     "out = sys.argv[1]\n"
-    "atexit.register(lambda: open(out, 'w').write("
-    "str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+    "def peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            return line.split()[1]\n"
+    "atexit.register(lambda: open(out, 'w').write(peak()))\n"
     "sys.argv = ['casebridge'] + sys.argv[2:]\n"
     "from casebridge.entry import main\n"
     "main()\n"

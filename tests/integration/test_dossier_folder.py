@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from casebridge.errors import InvalidInput
+from casebridge.errors import CorruptData, InvalidInput
+from casebridge.gateway.dossier_client import _packs
 from casebridge.gateway.dossier_folder import (
     MANIFEST_NAME,
+    mark_pages,
+    marked_page_files,
     pack,
     read_manifest,
     verify_folder,
@@ -71,3 +74,25 @@ def test_verify_folder_names_missing_and_altered_pages(tmp_path: Path) -> None:
     assert "volume 1 «01-卷1», document 1 «01-卷1», page 3 (0003.jpg)" in check.bad[0]
     assert "is missing" in check.bad[0]
     assert "page 5 (0005.jpg): bytes do not match" in check.bad[1]
+
+
+def test_the_pages_a_push_sends_are_marked_then_made_one_at_a_time(tmp_path: Path) -> None:
+    """The hub's list of missing hashes becomes a byte per page; paths and packs are made as
+    the push goes, in manifest order, each page once."""
+    folder = make_folder(tmp_path / "D", volumes=3, pages=5, size=100)
+    manifest = pack(folder, dossier_id="D-1", title="", agency="")
+    located = list(manifest.located_pages())
+    wanted = [p.sha256 for _, p in located[3:9]] + [located[0][1].sha256]
+    marks = mark_pages(manifest, reversed(wanted))
+    assert len(marks) == manifest.page_count
+    assert marks.count(1) == len(set(wanted))
+    files = list(marked_page_files(folder, manifest, marks))
+    in_order = [located[0], *located[3:9]]
+    assert [(sha, size) for _, sha, size in files] == [(p.sha256, p.size) for _, p in in_order]
+    for path, sha, _ in files:
+        assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha
+    packs = list(_packs(files, 250))
+    assert [len(p) for p in packs] == [2, 2, 2, 1]
+    assert [f for p in packs for f in p] == files
+    with pytest.raises(CorruptData):
+        mark_pages(manifest, ["0" * 64])

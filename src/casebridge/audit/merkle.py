@@ -1,13 +1,16 @@
 """RFC 6962 / RFC 9162 Merkle tree hashing over audit events, with a compact frontier.
 
-Why Merkle and not only a hash chain: a signed tree head lets anyone check that one event is in
-the log (an inclusion proof of log2(n) hashes) without receiving the whole log — what a
-court or a supervisor needs when handed one case's events.
+Why Merkle and not only a hash chain: a signed tree head lets anyone check that one event is
+in the log (an inclusion proof of log2(n) hashes) without receiving the whole log — what a
+court or a supervisor needs when handed one case's events. The hashing and the frontier are
+:mod:`casebridge.domain.merkle` (shared with dossier manifests); the proofs are here.
 """
 
 from __future__ import annotations
 
 import hashlib
+
+from casebridge.domain.merkle import Frontier, leaf_hash, node_hash, push, root_from_frontier
 
 __all__ = [
     "Frontier",
@@ -19,34 +22,6 @@ __all__ = [
     "tree_root",
     "verify_inclusion",
 ]
-
-Frontier = list[tuple[int, bytes]]  # perfect subtrees (height, root), left to right
-
-
-def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def push(frontier: Frontier, leaf: bytes) -> Frontier:
-    """Append one leaf hash; O(log n)."""
-    out = [*frontier, (0, leaf)]
-    while len(out) >= 2 and out[-1][0] == out[-2][0]:
-        (h, left), (_, right) = out[-2], out[-1]
-        out[-2:] = [(h + 1, node_hash(left, right))]
-    return out
-
-
-def root_from_frontier(frontier: Frontier) -> bytes:
-    if not frontier:
-        return hashlib.sha256(b"").digest()
-    root = frontier[-1][1]
-    for _, left in reversed(frontier[:-1]):
-        root = node_hash(left, root)
-    return root
 
 
 def _largest_power_of_two_below(n: int) -> int:

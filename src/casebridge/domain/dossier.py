@@ -18,7 +18,6 @@ being passed off as an inner node.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -31,6 +30,7 @@ from itertools import islice
 from json.encoder import encode_basestring as _quote  # the C escaper json.dumps uses
 from typing import Any, Protocol, overload
 
+from casebridge.domain.merkle import Frontier, extend, leaf_hash, root_from_frontier
 from casebridge.domain.page_table import Page, Pages, PageSizes
 
 __all__ = [
@@ -438,26 +438,10 @@ def merkle_root(hashes: Iterable[str]) -> str:
 
 
 def _merkle_root(digests: Iterable[bytes]) -> str:
-    """:func:`merkle_root` over 32-byte page hashes, in one pass and O(log n) memory.
-
-    The stack holds complete subtrees of decreasing sizes (the binary digits of the count
-    so far); two of the same size merge. At the end, folding them from the right gives
-    RFC 6962's tree: the left subtree of each node is the largest power of two below n.
-    """
-    sha = hashlib.sha256
-    stack: list[tuple[int, bytes]] = []  # (leaves, subtree hash)
-    for raw in digests:
-        node, leaves = sha(b"\x00" + raw).digest(), 1
-        while stack and stack[-1][0] == leaves:
-            node = sha(b"\x01" + stack.pop()[1] + node).digest()
-            leaves *= 2
-        stack.append((leaves, node))
-    if not stack:
-        return sha(b"").hexdigest()
-    node = stack.pop()[1]
-    while stack:
-        node = sha(b"\x01" + stack.pop()[1] + node).digest()
-    return node.hex()
+    """:func:`merkle_root` over 32-byte page hashes, in one pass and O(log n) memory."""
+    frontier: Frontier = []
+    extend(frontier, (leaf_hash(raw) for raw in digests))
+    return root_from_frontier(frontier).hex()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select
@@ -13,6 +15,28 @@ from casebridge.store.dossier_models import DossierPage, DossierRow, DossierVers
 __all__ = ["DossierRepository"]
 
 _CHUNK = 900  # bound IN (...) lists: under SQLite's oldest variable limit (999)
+
+
+def _chunks(hashes: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Distinct hashes, ``size`` at a time (a set or a mapping's keys are distinct already)."""
+    distinct: Iterable[str] = (
+        hashes if isinstance(hashes, (AbstractSet, Mapping)) else dict.fromkeys(hashes)
+    )
+    it = iter(distinct)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+_SHAPES = (8, 64, _CHUNK)
+
+
+def _padded(chunk: list[str]) -> list[str]:
+    """The chunk with its last hash repeated up to 8, 64 or 900 entries (a repeated value
+    changes nothing in ``IN``). The driver caches a compiled statement per distinct SQL
+    text, per connection; with one text per list length, a long transfer (packs of every
+    size) filled those caches with hundreds of statements and the hub grew with it."""
+    size = next(n for n in _SHAPES if n >= len(chunk))
+    return chunk + [chunk[-1]] * (size - len(chunk))
 
 
 class DossierRepository:
@@ -68,34 +92,37 @@ class DossierRepository:
 
         The hot query of a transfer (every pack asks it for the whole version, thousands of
         hashes): it goes to the driver as plain SQL, because building an expanding ``IN``
-        of thousands of bound parameters costs SQLAlchemy milliseconds per call.
+        of thousands of bound parameters costs SQLAlchemy milliseconds per call. The hashes
+        are taken a chunk at a time: a packed manifest makes its hash strings as they are
+        asked for, and thousands of them at once would grow the hub with the dossier.
         """
-        wanted = list(set(hashes))
-        if not wanted:
+        chunks = _chunks(hashes, _CHUNK)
+        first = next(chunks, None)
+        if first is None:
             return []
+        chunks = itertools.chain([first], chunks)
         self.session.flush()  # the raw cursor below sees only what was flushed
         conn = self.session.connection()
         dialect = conn.dialect
         mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
         column = DossierPage.sha256 if what == "sha256" else func.count()
+        rows: list[tuple[Any, ...]] = []
         if mark is None:  # a driver with another paramstyle: the portable (slower) way
-            rows: list[tuple[Any, ...]] = []
-            for i in range(0, len(wanted), _CHUNK):
-                query = select(column).where(DossierPage.sha256.in_(wanted[i : i + _CHUNK]))
+            for chunk in chunks:
+                query = select(column).where(DossierPage.sha256.in_(chunk))
                 rows.extend(tuple(r) for r in self.session.execute(query))
             return rows
         # The DB-API cursor of this session's connection (same transaction): its rows come
         # back as C tuples, without SQLAlchemy's per-row result processing.
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            if dialect.name == "postgresql":
-                cursor.execute(f"SELECT {what} FROM dossier_page WHERE sha256 = ANY(%s)", (wanted,))  # noqa: S608
-                return list(cursor.fetchall())
-            rows = []
-            for i in range(0, len(wanted), _CHUNK):
-                chunk = wanted[i : i + _CHUNK]
-                marks = ",".join([mark] * len(chunk))
-                cursor.execute(f"SELECT {what} FROM dossier_page WHERE sha256 IN ({marks})", chunk)  # noqa: S608
+            for chunk in chunks:
+                head = f"SELECT {what} FROM dossier_page WHERE sha256"  # noqa: S608
+                if dialect.name == "postgresql":
+                    cursor.execute(f"{head} = ANY(%s)", (chunk,))
+                else:  # padded to one of a few lengths: see _padded
+                    chunk = _padded(chunk)
+                    cursor.execute(f"{head} IN ({','.join([mark] * len(chunk))})", chunk)
                 rows.extend(cursor.fetchall())
             return rows
         finally:
