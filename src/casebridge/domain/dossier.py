@@ -48,6 +48,7 @@ __all__ = [
     "Pages",
     "Volume",
     "canonical_json",
+    "extends",
     "extension_from_dict",
     "loads_manifest",
     "loads_manifest_bytes",
@@ -468,6 +469,13 @@ def _bad_name(name: str) -> str | None:
     return None
 
 
+def extends(child: Manifest, parent: Manifest) -> bool:
+    """Whether ``child`` opens with ``parent``'s volumes, unchanged (as :func:`union` makes
+    it): then every page of the parent is in the child, and only the rest is new."""
+    k = len(parent.volumes)
+    return len(child.volumes) >= k and child.volumes[:k] == parent.volumes
+
+
 def validate(
     manifest: Manifest,
     *,
@@ -483,13 +491,23 @@ def validate(
     problems: list[ManifestProblem] = []
     sizes: dict[str, tuple[int, Any]] = {}  # hash → (size, PageRef or its maker)
     base: Mapping[str, int] = {}
-    first = 1
+    base_total, first = 0, 1
     if trusted is not None:
-        if manifest.volumes[: len(trusted.volumes)] != trusted.volumes:
+        if not extends(manifest, trusted):
             raise ValueError("validate(trusted=…) needs a manifest that extends it")
         base, first = trusted.distinct_pages(), len(trusted.volumes) + 1
-        for sha, size in base.items():
-            sizes[sha] = (size, partial(_where_or_raise, trusted, sha))
+        base_total = sum(base.values())
+
+    def known(sha: str) -> tuple[int, Any] | None:
+        """What was seen of a hash: in this manifest's checked pages, else in the trusted
+        version (looked up only for the pages checked, not copied whole)."""
+        got = sizes.get(sha)
+        if got is None and trusted is not None:
+            size = base.get(sha)
+            if size is not None:
+                got = sizes[sha] = (size, partial(_where_or_raise, trusted, sha))
+        return got
+
     if _bad_name(manifest.dossier_id):
         problems.append(
             ManifestProblem("dossier_id", f"{manifest.dossier_id!r} is not a valid id", "name")
@@ -501,7 +519,7 @@ def validate(
             and page.size in allowed_sizes
             and _HEX64.fullmatch(page.sha256)
             and _bad_name(page.name) is None
-            and sizes.get(page.sha256, (page.size,))[0] == page.size
+            and (known(page.sha256) or (page.size,))[0] == page.size
         ):
             sizes.setdefault(page.sha256, (page.size, make_ref))
             continue  # the common case: nothing to report, no PageRef built
@@ -528,7 +546,7 @@ def validate(
                     str(ref), f"size {page.size} outside 0–{max_page_bytes} bytes", "page-size"
                 )
             )
-        seen = sizes.get(page.sha256)
+        seen = known(page.sha256)
         if seen is None:
             sizes[page.sha256] = (page.size, ref)
         elif seen[0] != page.size:
@@ -542,7 +560,7 @@ def validate(
                     "hash-two-sizes",
                 )
             )
-    total = sum(size for size, _ in sizes.values())
+    total = base_total + sum(size for sha, (size, _) in sizes.items() if sha not in base)
     if total > max_bytes:
         problems.append(
             ManifestProblem(
@@ -606,8 +624,8 @@ def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tu
                 continue
             pages: list[Page] = []
             for pi, p in enumerate(_list(d, "pages", dw, out), 1):
-                if type(p) is Page:  # made while parsing, by loads_manifest
-                    pages.append(p)
+                if type(p) is tuple:  # a page row made while parsing, by loads_manifest
+                    pages.append(Page(*p))
                     continue
                 if type(p) is dict and (page := _page_from(p)) is not None:  # the common case
                     pages.append(page)
@@ -643,9 +661,9 @@ def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tu
 _PAGE_KEYS = frozenset({"media_type", "name", "sha256", "size"})
 
 
-def _page_from(obj: dict[str, Any]) -> Page | None:
-    """The page a JSON object describes, if its four fields have the right types (else
-    None: the caller reports what is wrong, located)."""
+def _page_row(obj: dict[str, Any]) -> tuple[str, str, int, str] | None:
+    """(name, media type, size, hash) of the page a JSON object describes, if its four
+    fields have the right types (else None: the caller reports what is wrong, located)."""
     name, media, size, sha = (
         obj.get("name"),
         obj.get("media_type"),
@@ -654,17 +672,24 @@ def _page_from(obj: dict[str, Any]) -> Page | None:
     )
     if type(name) is type(media) is type(sha) is str and type(size) is int:
         # one str object per media type, not one per page
-        return Page(name, _MEDIA.get(media, media), size, sha)
+        return name, _MEDIA.get(media, media), size, sha
     return None
 
 
+def _page_from(obj: dict[str, Any]) -> Page | None:
+    row = _page_row(obj)
+    return None if row is None else Page(*row)
+
+
 def _as_page(obj: dict[str, Any]) -> Any:
+    # A page becomes a row (a tuple: JSON makes lists, never tuples), a document's rows
+    # one Pages; a Page object per page would cost more than the parse itself.
     if obj.keys() == _PAGE_KEYS:
-        page = _page_from(obj)
-        return obj if page is None else page
+        row = _page_row(obj)
+        return obj if row is None else row
     pages = obj.get("pages")
-    if type(pages) is list and all(type(p) is Page for p in pages):
-        obj["pages"] = Pages(pages)  # a document's pages, packed as soon as it closes
+    if type(pages) is list and all(type(p) is tuple for p in pages):
+        obj["pages"] = Pages.from_rows(pages)  # packed as soon as the document closes
     return obj
 
 

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, overload
 
 __all__ = ["Page", "PageSizes", "Pages"]
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX_RUN = re.compile(r"[0-9a-f]*")
 _SIZE_LIMIT = 1 << 63
 
 
@@ -45,7 +47,26 @@ class Pages(Sequence[Page]):
 
     def __init__(self, pages: Iterable[Page] = ()) -> None:
         items = pages if isinstance(pages, (list, tuple)) else tuple(pages)
-        packed = _pack(items)
+        packed = _pack(
+            [p.name for p in items],
+            [p.media_type for p in items],
+            [p.size for p in items],
+            [p.sha256 for p in items],
+        )
+        self._set(packed, items)
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[str, str, int, str]]) -> Pages:
+        """Pages from (name, media type, size, hash) rows, with no Page made for them."""
+        self = cls.__new__(cls)
+        names, kinds, sizes, shas = (
+            (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [])
+        )
+        packed = _pack(names, kinds, sizes, shas)
+        self._set(packed, () if packed else [Page(*r) for r in rows])
+        return self
+
+    def _set(self, packed: _Packed | None, items: Sequence[Page]) -> None:
         self._loose: tuple[Page, ...] | None = None if packed else tuple(items)
         self._names, self._ends, self._media, self._media_names, self._sizes, self._digests = (
             packed or ("", array("I"), b"", (), array("q"), b"")
@@ -146,38 +167,34 @@ class Pages(Sequence[Page]):
         return None if self._loose is not None else (self._digests, self._sizes)
 
 
-def _pack(
-    items: Sequence[Page],
-) -> tuple[str, array[int], bytes, tuple[str, ...], array[int], bytes] | None:
-    """The buffers of :class:`Pages`, or None if a page does not pack."""
-    names: list[str] = []
-    ends = array("I")
-    media = bytearray()
+_Packed = tuple[str, "array[int]", bytes, tuple[str, ...], "array[int]", bytes]
+
+
+def _pack(names: list[Any], kinds: list[Any], sizes: list[Any], shas: list[Any]) -> _Packed | None:
+    """The buffers of :class:`Pages`, or None if a page does not pack. Column by column,
+    with the C loops of ``join``, ``fromhex`` and ``array`` (a manifest of thousands of
+    pages is packed while it is parsed)."""
+    if not shas:
+        return "", array("I"), b"", (), array("q"), b""
+    if not (
+        all(type(h) is str and len(h) == 64 for h in shas)
+        and all(type(n) is int for n in sizes)
+        and all(type(n) is str for n in names)
+        and min(sizes) >= 0
+        and max(sizes) < _SIZE_LIMIT
+    ):
+        return None
+    hexes = "".join(shas)
+    if not _HEX_RUN.fullmatch(hexes):
+        return None
     media_ids: dict[str, int] = {}
-    sizes = array("q")
-    digests = bytearray()
-    end = 0
-    for p in items:
-        sha, size, kind = p.sha256, p.size, p.media_type
-        mid = media_ids.get(kind)
-        if mid is None:
-            mid = media_ids[kind] = len(media_ids)
-        if not (
-            type(size) is int
-            and 0 <= size < _SIZE_LIMIT
-            and type(sha) is str
-            and _HEX64.fullmatch(sha)
-            and type(p.name) is str
-            and mid < 256
-        ):
-            return None
-        names.append(p.name)
-        end += len(p.name)
-        ends.append(end)
-        media.append(mid)
-        sizes.append(size)
-        digests += bytes.fromhex(sha)
-    return "".join(names), ends, bytes(media), tuple(media_ids), sizes, bytes(digests)
+    for kind in kinds:
+        media_ids.setdefault(kind, len(media_ids))
+    if len(media_ids) > 256:
+        return None
+    media = bytes([media_ids[k] for k in kinds])
+    ends = array("I", accumulate(map(len, names)))
+    return "".join(names), ends, media, tuple(media_ids), array("q", sizes), bytes.fromhex(hexes)
 
 
 class PageSizes(Mapping[str, int]):
@@ -289,6 +306,33 @@ class PageSizes(Mapping[str, int]):
             yield keys[32 * i : 32 * i + 32].hex()
         yield from self._odd
 
+    def items(self) -> ItemsView[str, int]:
+        return _Items(self)
+
+    def values(self) -> ValuesView[int]:
+        return _Values(self)
+
+    def pairs(self) -> Iterator[tuple[str, int]]:
+        """(hash, size) in order of first appearance, without a lookup per hash."""
+        keys, sizes = self._keys, self._sizes
+        for i in self._order:
+            yield keys[32 * i : 32 * i + 32].hex(), sizes[i]
+        yield from self._odd.items()
+
     def total(self) -> int:
         """Bytes of the distinct pages."""
         return sum(self._sizes) + sum(self._odd.values())
+
+
+class _Items(ItemsView[str, int]):
+    _mapping: PageSizes
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return self._mapping.pairs()
+
+
+class _Values(ValuesView[int]):
+    _mapping: PageSizes
+
+    def __iter__(self) -> Iterator[int]:
+        return (size for _, size in self._mapping.pairs())

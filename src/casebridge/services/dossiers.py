@@ -26,6 +26,7 @@ from casebridge.domain.dossier import (
     Manifest,
     Page,
     PagePlan,
+    extends,
     extension_from_dict,
     loads_manifest_bytes,
     manifest_from_dict,
@@ -214,11 +215,18 @@ def _could_miss(
     """The pages of a version that may still be missing: all of them, or — for a child of
     a ``complete`` version (every page of it is held) — only the ones the child adds (a
     forwarded dossier's pack then asks about 20 pages, not thousands)."""
-    distinct = manifest.distinct_pages()
     if parent is None or parent_row is None or parent_row.status != "complete":
-        return distinct.keys()
+        return manifest.distinct_pages().keys()
     held = parent.distinct_pages()
-    return [h for h in distinct if h not in held]
+    if extends(manifest, parent):  # a union: only the added volumes can hold new pages
+        added = (
+            sha
+            for vol in manifest.volumes[len(parent.volumes) :]
+            for doc in vol.documents
+            for sha, _ in doc.pages.hashes_and_sizes()
+        )
+        return list(dict.fromkeys(h for h in added if h not in held))
+    return [h for h in manifest.distinct_pages() if h not in held]
 
 
 def _pack_could_miss(
@@ -357,7 +365,9 @@ def _register(uow: UnitOfWork, manifest: Manifest, principal: Principal) -> Vers
             )
         parent_manifest = _parsed(parent)
         missing_from_child = (
-            parent_manifest.distinct_pages().keys() - manifest.distinct_pages().keys()
+            set()  # a union keeps every page of its parent: nothing to compare
+            if extends(manifest, parent_manifest)
+            else parent_manifest.distinct_pages().keys() - manifest.distinct_pages().keys()
         )
         candidates = _could_miss(manifest, parent, parent_manifest)
         if missing_from_child:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, cast
@@ -28,6 +30,8 @@ def _chunks(hashes: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 _SHAPES = (8, 64, _CHUNK)
+_FROM_JSON = "(SELECT value FROM json_each(?))"
+_JSON_EACH = sqlite3.sqlite_version_info >= (3, 38)  # JSON functions built in by default
 
 
 def _padded(chunk: list[str]) -> list[str]:
@@ -120,6 +124,10 @@ class DossierRepository:
                 head = f"SELECT {what} FROM dossier_page WHERE sha256"  # noqa: S608
                 if dialect.name == "postgresql":
                     cursor.execute(f"{head} = ANY(%s)", (chunk,))
+                elif dialect.name == "sqlite" and _JSON_EACH:
+                    # One parameter, a JSON array of the hashes: one statement whatever the
+                    # chunk's length, and SQLite does not build a 900-term expression for it.
+                    cursor.execute(f"{head} IN {_FROM_JSON}", (json.dumps(chunk),))
                 else:  # padded to one of a few lengths: see _padded
                     chunk = _padded(chunk)
                     cursor.execute(f"{head} IN ({','.join([mark] * len(chunk))})", chunk)
