@@ -472,6 +472,13 @@ def main() -> None:
     worst = max(big[k] for k in keys)
     verdict = "met" if worst <= TARGETS["rss_mb"] else "MISSED"
     print(f"    largest: {worst:.0f} MB (target ≤ {TARGETS['rss_mb']}: {verdict})")
+    if small is not None:
+        growth = {k[4:]: big[k] - small[k] for k in keys}
+        verdict = "met" if all(g <= 0 for g in growth.values()) else "MISSED"
+        print(
+            "    1.2 GB minus 0.3 GB, MB: " + ", ".join(f"{n} {g:+.1f}" for n, g in growth.items())
+        )
+        print(f"    (target: no process larger at 1.2 GB: {verdict})")
 
 
 if __name__ == "__main__":
