@@ -287,11 +287,6 @@ class Manifest:
         twin.__dict__.update(cached)
         return twin
 
-    def known_canonical(self, raw: bytes) -> None:
-        """Take these bytes as this manifest's canonical form (a cache fill, no check): for
-        the hub's own stored text, which it wrote from :meth:`canonical` when registering."""
-        self.__dict__["_canonical"] = raw
-
     def trusted(self, root: str) -> Manifest:
         """This manifest with a root taken on trust, not computed: only for a manifest the
         hub verified when it stored it (re-reading it must not cost a Merkle pass)."""
