@@ -52,6 +52,7 @@ __all__ = [
     "extension_from_dict",
     "loads_manifest",
     "loads_manifest_bytes",
+    "loads_manifest_file",
     "loads_manifest_from",
     "manifest_from_dict",
     "merkle_root",
@@ -607,50 +608,45 @@ def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tu
                 out.append(ManifestProblem(dw, "must be an object", "type"))
                 continue
             packed = d.get("pages")
-            if type(packed) is Pages:  # made while parsing, by loads_manifest
-                docs.append(
-                    Document(
-                        _str(d, "code", dw, out),
-                        _str(d, "title", dw, out),
-                        _str(d, "source_agency", dw, out),
-                        packed,
-                    )
-                )
-                continue
-            pages: list[Page] = []
-            for pi, p in enumerate(_list(d, "pages", dw, out), 1):
-                if type(p) is tuple:  # a page row made while parsing, by loads_manifest
-                    pages.append(Page(*p))
-                    continue
-                if type(p) is dict and (page := _page_from(p)) is not None:  # the common case
-                    pages.append(page)
-                    continue
-                pw = f"{dw}, page {pi}"
-                if not isinstance(p, dict):
-                    out.append(ManifestProblem(pw, "must be an object", "type"))
-                    continue
-                size = p.get("size")
-                if not isinstance(size, int) or isinstance(size, bool):
-                    out.append(ManifestProblem(f"{pw}.size", "must be an integer", "type"))
-                    size = -1
-                pages.append(
-                    Page(
-                        _str(p, "name", pw, out),
-                        _str(p, "media_type", pw, out),
-                        size,
-                        _str(p, "sha256", pw, out),
-                    )
-                )
+            pages = packed if type(packed) is Pages else _pages(d, dw, out)
             docs.append(
                 Document(
                     _str(d, "code", dw, out),
                     _str(d, "title", dw, out),
                     _str(d, "source_agency", dw, out),
-                    Pages(pages),
+                    pages,
                 )
             )
         volumes.append(Volume(_str(v, "title", vw, out), tuple(docs)))
     return tuple(volumes)
+
+
+def _pages(d: dict[str, Any], dw: str, out: list[ManifestProblem]) -> Pages:
+    """A document's pages that the parse could not pack (rows made by loads_manifest next
+    to anything else), each problem located and appended to ``out``."""
+    pages: list[Page] = []
+    for pi, p in enumerate(_list(d, "pages", dw, out), 1):
+        row = p if type(p) is tuple else _page_row(p) if type(p) is dict else None
+        if row is not None:  # well formed: its values are checked by validate()
+            pages.append(Page(*row))
+            continue
+        pw = f"{dw}, page {pi}"
+        if not isinstance(p, dict):
+            out.append(ManifestProblem(pw, "must be an object", "type"))
+            continue
+        size = p.get("size")
+        if not isinstance(size, int) or isinstance(size, bool):
+            out.append(ManifestProblem(f"{pw}.size", "must be an integer", "type"))
+            size = -1
+        pages.append(
+            Page(
+                _str(p, "name", pw, out),
+                _str(p, "media_type", pw, out),
+                size,
+                _str(p, "sha256", pw, out),
+            )
+        )
+    return Pages(pages)
 
 
 _PAGE_KEYS = frozenset({"media_type", "name", "sha256", "size"})
@@ -671,11 +667,6 @@ def _page_row(obj: dict[str, Any]) -> tuple[str, str, int, str] | None:
     return None
 
 
-def _page_from(obj: dict[str, Any]) -> Page | None:
-    row = _page_row(obj)
-    return None if row is None else Page(*row)
-
-
 def _as_page(obj: dict[str, Any]) -> Any:
     # A page becomes a row (a tuple: JSON makes lists, never tuples), a document's rows
     # one Pages; a Page object per page would cost more than the parse itself.
@@ -690,9 +681,9 @@ def _as_page(obj: dict[str, Any]) -> Any:
 
 def loads_manifest(raw: str | bytes) -> Any:
     """``json.loads`` for a manifest (or an extension): each well-formed page object
-    becomes a :class:`Page` as soon as it is parsed, and each document's list of them
-    :class:`Pages` as soon as the document is, so neither thousands of page dicts nor
-    thousands of page objects are ever alive at once (peak and lasting memory stay flat as
+    becomes a row as soon as it is parsed, and each document's rows one :class:`Pages` as
+    soon as the document is, so neither thousands of page dicts nor thousands of page
+    objects are ever alive at once (peak and lasting memory stay flat as
     dossiers grow). Anything else stays as JSON gives it, for :func:`manifest_from_dict` to
     check and report."""
     return json.loads(raw, object_hook=_as_page)
@@ -702,18 +693,29 @@ class Readable(Protocol):
     def read(self, n: int, /) -> bytes: ...
 
 
+class Seekable(Readable, Protocol):
+    def seek(self, offset: int, /) -> int: ...
+
+
 _VOLUMES_AT = b'"volumes":['
 _NEXT_VOLUME = b',{"documents":['
 _READ = 1 << 16
 
 
 def loads_manifest_bytes(raw: bytes) -> Any:
-    """:func:`loads_manifest` of bytes, one volume at a time if they are laid out
-    canonically (see :func:`loads_manifest_from`): no text copy of the whole manifest."""
+    """:func:`loads_manifest_file` of bytes in memory."""
+    return loads_manifest_file(io.BytesIO(raw))
+
+
+def loads_manifest_file(fh: Seekable) -> Any:
+    """:func:`loads_manifest` of a file: one volume at a time if it is laid out canonically
+    (:func:`loads_manifest_from`), else parsed whole, so that a broken document gets the
+    JSON error that names its place."""
     try:
-        return loads_manifest_from(io.BytesIO(raw))
+        return loads_manifest_from(fh)
     except ValueError:
-        return loads_manifest(raw)
+        fh.seek(0)
+        return loads_manifest(fh.read(-1))
 
 
 def loads_manifest_from(fh: Readable) -> Any:

@@ -40,8 +40,8 @@ from casebridge.domain.dossier import (
     PagePlan,
     PageRef,
     Volume,
-    loads_manifest,
-    loads_manifest_from,
+    extends,
+    loads_manifest_file,
     manifest_from_dict,
     volume_to_dict,
 )
@@ -113,7 +113,7 @@ def _added_volumes(manifest: Manifest, base: Manifest | None) -> tuple[Volume, .
     if base is None or not base.root or manifest.parent != base.root:
         return None
     k = len(base.volumes)
-    if len(manifest.volumes) <= k or manifest.volumes[:k] != base.volumes:
+    if len(manifest.volumes) <= k or not extends(manifest, base):
         return None
     return manifest.volumes[k:]
 
@@ -221,11 +221,7 @@ class HubClient:
             for chunk in resp.iter_bytes():
                 tmp.write(chunk)
             tmp.seek(0)
-            try:
-                data = loads_manifest_from(tmp)
-            except ValueError:
-                tmp.seek(0)
-                data = loads_manifest(tmp.read())
+            data = loads_manifest_file(tmp)
         manifest, _ = manifest_from_dict(data)
         if manifest is None or manifest.root != root:
             raise CorruptData(f"hub sent a manifest for {dossier_id} that does not match {root}")

@@ -32,8 +32,7 @@ from casebridge.domain.dossier import (
     PageRef,
     Pages,
     Volume,
-    loads_manifest,
-    loads_manifest_from,
+    loads_manifest_file,
     manifest_from_dict,
     union,
 )
@@ -311,14 +310,11 @@ def read_manifest(path: Path, *, trust_root: bool = False) -> Manifest:
     """
     try:
         with path.open("rb") as fh:
-            data = loads_manifest_from(fh)  # one volume at a time
+            data = loads_manifest_file(fh)  # one volume at a time
     except FileNotFoundError:
         raise InvalidInput(f"no manifest at {path}; run `casebridge dossier pack` first") from None
-    except ValueError:  # not laid out as casebridge writes it: parse it whole
-        try:
-            data = loads_manifest(path.read_bytes())
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{path} is not JSON: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path} is not JSON: {exc}") from None
     manifest, problems = manifest_from_dict(data, trust_root=trust_root)
     if manifest is None:
         raise InvalidInput(

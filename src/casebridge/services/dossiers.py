@@ -118,8 +118,8 @@ def _problems(items: list[Any]) -> list[Problem]:
 
 # Parsed manifests by (dossier, root), least recently used first. A cache only: every
 # process can rebuild it from the database, so it holds no state another hub process would
-# need. Bounded by pages, not entries: a parsed page costs ~0.5 KB, and the hub's memory
-# must not grow with the size of the dossiers it has seen.
+# need. Bounded by pages, not entries: a parsed page costs ~180 bytes packed (with its
+# distinct-page table), and the hub's memory must not grow with the dossiers it has seen.
 _MANIFESTS: OrderedDict[tuple[str, str], Manifest] = OrderedDict()
 _CACHE_PAGES = 20_000
 
@@ -147,8 +147,7 @@ def _parsed(version: DossierVersion) -> Manifest:
         if cached is not None:
             _MANIFESTS.move_to_end(key)
             return cached
-    # Verified when it was registered; receivers verify the root again themselves. The
-    # stored text is the canonical form: a child version splices it instead of redoing it.
+    # Verified when it was registered; receivers verify the root again themselves.
     text = version.manifest.encode("utf-8")
     manifest, _ = manifest_from_dict(loads_manifest_bytes(text), trust_root=True)
     if manifest is None:
