@@ -146,7 +146,7 @@ def test_pack_reader_yields_frames_fed_in_arbitrary_chunks() -> None:
             body = reader.next_body()
             if body is None:
                 break
-            got.append((header.sha256, body))
+            got.append((header.sha256, b"".join(body)))
     assert got == [(_h(p), p) for p in pages]
     assert reader.pending() == (None, 0)
 

@@ -34,9 +34,11 @@ class FrameHeader:
 class PackReader:
     """Incremental parser: feed chunks, take whole frames; memory is bounded by one page.
 
-    A frame that lies inside one received chunk is handed out as a ``memoryview`` of it (no
-    copy); a frame split across chunks is joined once. The hub reads packs at hundreds of
-    MB/s in one event-loop thread: copies are the cost.
+    A frame's bytes are handed out as the pieces of the received chunks they lie in (one
+    ``memoryview`` when the frame lies inside one chunk, as most do): never joined here. The
+    hub reads packs at hundreds of MB/s in one event-loop thread, and the chunks are slices
+    of its receive slabs (``casebridge.hub.tls``): a join would be a copy, and a new buffer of
+    150–300 KB on the heap for every frame split across two slabs.
     """
 
     def __init__(self) -> None:
@@ -44,22 +46,13 @@ class PackReader:
         self._len = 0
         self._current: FrameHeader | None = None
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes | memoryview) -> None:
         if chunk:
             self._chunks.append(memoryview(chunk))
             self._len += len(chunk)
 
-    def _take(self, n: int) -> bytes | memoryview:
-        if n == 0:
-            return b""
-        head = self._chunks[0]
-        if len(head) >= n:  # inside one chunk: a view, not a copy
-            if len(head) == n:
-                self._chunks.popleft()
-            else:
-                self._chunks[0] = head[n:]
-            self._len -= n
-            return head[:n]
+    def _take(self, n: int) -> tuple[memoryview, ...]:
+        """The next ``n`` bytes, as the pieces of the chunks they lie in."""
         parts: list[memoryview] = []
         need = n
         while need:
@@ -72,17 +65,18 @@ class PackReader:
                 self._chunks[0] = head[need:]
                 need = 0
         self._len -= n
-        return b"".join(parts)
+        return tuple(parts)
 
     def next_header(self) -> FrameHeader | None:
         """The header of the next frame once it has arrived (then :meth:`next_body`)."""
         if self._current is None and self._len >= FRAME_HEADER:
-            raw, size = struct.unpack(_FMT, self._take(FRAME_HEADER))
+            raw, size = struct.unpack(_FMT, b"".join(self._take(FRAME_HEADER)))
             self._current = FrameHeader(raw.hex(), size)
         return self._current
 
-    def next_body(self) -> bytes | memoryview | None:
-        """The body of the current frame once complete; clears it for the next header."""
+    def next_body(self) -> tuple[memoryview, ...] | None:
+        """The body of the current frame once complete, as one or more consecutive pieces
+        (none for an empty page); clears it for the next header."""
         cur = self._current
         if cur is None or self._len < cur.size:
             return None

@@ -417,13 +417,33 @@ async def _run(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(_POOL, fn, *args)
 
 
+_JOIN = threading.local()
+
+
+def _whole(pieces: tuple[memoryview, ...], size: int) -> memoryview:
+    """A page received in several pieces, copied into this worker thread's reusable buffer
+    (not a new one per page: see ``PackReader``); one piece is used as it is."""
+    if len(pieces) == 1:
+        return pieces[0]
+    buf: bytearray | None = getattr(_JOIN, "buf", None)
+    if buf is None or len(buf) < size:
+        buf = _JOIN.buf = bytearray(max(size, 1 << 20))
+    view = memoryview(buf)
+    pos = 0
+    for piece in pieces:
+        view[pos : pos + len(piece)] = piece
+        pos += len(piece)
+    return view[:size]
+
+
 def _verify_and_store(
-    pages: SealedPages, batch: list[tuple[str, bytes | memoryview]]
+    pages: SealedPages, batch: list[tuple[str, tuple[memoryview, ...]]]
 ) -> list[bool]:
     """For each page: True if its bytes hash to its name (then they are sealed and written,
     not yet synced), False if not (then nothing is written)."""
     ok: list[bool] = []
-    for sha256, body in batch:
+    for sha256, pieces in batch:
+        body = _whole(pieces, sum(len(p) for p in pieces))
         good = hashlib.sha256(body).hexdigest() == sha256
         if good:
             pages.put(sha256, body)
@@ -436,7 +456,7 @@ async def receive_pack(
     principal: Principal,
     dossier_id: str,
     root: str,
-    chunks: AsyncIterator[bytes],
+    chunks: AsyncIterator[bytes | memoryview],
 ) -> PackResult:
     """Read one pack, verify every page, store it encrypted, sync once, then acknowledge.
 
@@ -481,7 +501,7 @@ async def receive_pack(
     try:
         async for chunk in chunks:
             reader.feed(chunk)
-            batch: list[tuple[str, bytes | memoryview]] = []
+            batch: list[tuple[str, tuple[memoryview, ...]]] = []
             names: list[tuple[str, int]] = []
             while True:
                 header = reader.next_header()
@@ -511,7 +531,7 @@ async def receive_pack(
                 body = reader.next_body()
                 if body is None:
                     break
-                result.bytes += len(body)
+                result.bytes += header.size
                 if header.sha256 in seen:  # twice in one pack
                     result.already_held += 1
                     continue

@@ -183,7 +183,7 @@ async def append(
     upload_id: str,
     offset: int,
     checksum: str | None,
-    chunks: AsyncIterator[bytes],
+    chunks: AsyncIterator[bytes | memoryview],
 ) -> Upload:
     up = get(c, principal, upload_id)
     if offset != up.offset:

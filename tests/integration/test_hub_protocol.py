@@ -1,0 +1,247 @@
+"""The hub's HTTP protocol (casebridge.hub.tls) on a real uvicorn server over loopback.
+
+Long bodies bypass httptools into slabs; these tests check that nothing about HTTP changes
+for the application or for the next request on the connection: bodies arrive intact and in
+order (across slab boundaries), keep-alive and pipelined requests after a slab body are
+parsed afresh, an early answer leaves the connection usable, chunked bodies still go
+through the parser, a client vanishing mid-body costs nothing, and every slab is free for
+reuse once the application has dropped its slices. Over plain HTTP and TLS, with uvloop
+and with asyncio's own loop.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from casebridge.hub.tls import RAW_BODY_MIN, SLAB_BYTES, SLABS, HubProtocol, SlabPool
+from casebridge.security.pki import ensure_ca, issue_server
+from tests.conftest import free_port
+
+SEEN: list[dict[str, Any]] = []  # what the app saw, one entry per /hash request
+
+
+async def app(scope: Any, receive: Any, send: Any) -> None:
+    """/hash: SHA-256 and size of the body (and what its messages were); /reject: 413 at
+    once, body unread; anything else: 'ok'."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    status, body = 200, b"ok"
+    if scope["path"] == "/reject":
+        status, body = 413, b"too large"
+    elif scope["path"] == "/hash":
+        digest, size, kinds, messages = hashlib.sha256(), 0, set(), 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                SEEN.append({"disconnected": True, "size": size})
+                return
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            messages += 1
+            kinds.add(type(chunk).__name__)
+            digest.update(chunk)
+            size += len(chunk)
+            del chunk, message  # drop the slab slice, as a consumer does
+            if not more:
+                break
+        SEEN.append({"size": size, "kinds": kinds, "messages": messages})
+        body = f"{digest.hexdigest()} {size}".encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+@dataclass
+class Server:
+    url: str
+    port: int
+    verify: ssl.SSLContext | bool
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    pki = tmp_path_factory.mktemp("pki")
+    ca, _ = ensure_ca(pki)
+    server = issue_server(pki, ["127.0.0.1"])
+    return ca, server.cert, server.key
+
+
+@pytest.fixture(params=["uvloop-http", "uvloop-https", "asyncio-https"])
+def server(request: pytest.FixtureRequest, certs: tuple[Path, Path, Path]) -> Iterator[Server]:
+    loop, scheme = request.param.split("-")
+    port = free_port()
+    tls: dict[str, Any] = {}
+    verify: ssl.SSLContext | bool = False
+    if scheme == "https":
+        ca, cert, key = certs
+        tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+        verify = ssl.create_default_context(cafile=str(ca))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, loop=loop, http=HubProtocol,
+        log_config=None, access_log=False, lifespan="on", **tls,
+    )  # fmt: skip
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        assert thread.is_alive(), "server did not start"
+        time.sleep(0.02)
+    SEEN.clear()
+    yield Server(f"{scheme}://127.0.0.1:{port}", port, verify)
+    srv.should_exit = True
+    thread.join(10)
+
+
+def _slabs_in_use(timeout: float = 5.0) -> int:
+    """Slabs still referenced, once the server thread has had time to drop its slices."""
+    deadline = time.monotonic() + timeout
+    while True:
+        gc.collect()
+        used = SLABS.stats()[1]
+        if used == 0 or time.monotonic() > deadline:
+            return used
+        time.sleep(0.05)
+
+
+def _answer(body: bytes) -> str:
+    return f"{hashlib.sha256(body).hexdigest()} {len(body)}"
+
+
+def test_long_bodies_arrive_whole_as_slab_slices_and_keep_alive_still_works(
+    server: Server,
+) -> None:
+    small = os.urandom(1000)
+    exact = os.urandom(RAW_BODY_MIN)
+    long = os.urandom(3 * SLAB_BYTES + 12345)  # across three slab boundaries
+    with httpx.Client(base_url=server.url, verify=server.verify, timeout=30) as http:
+        for body in (long, small, exact, long, b""):
+            r = http.post("/hash", content=body)
+            assert r.status_code == 200
+            assert r.text == _answer(body)
+        assert http.get("/next").text == "ok"  # the same connection, parsed afresh
+    assert [s["size"] for s in SEEN] == [len(long), 1000, RAW_BODY_MIN, len(long), 0]
+    assert "memoryview" in SEEN[0]["kinds"]  # handed over without copies
+    assert SEEN[1]["kinds"] == {"bytes"}  # a short body goes through the parser
+    assert _slabs_in_use() == 0
+
+
+def test_a_chunked_long_body_goes_through_the_parser_intact(server: Server) -> None:
+    body = os.urandom(2 * SLAB_BYTES + 7)
+
+    def pieces() -> Iterator[bytes]:
+        for i in range(0, len(body), 100_000):
+            yield body[i : i + 100_000]
+
+    with httpx.Client(base_url=server.url, verify=server.verify, timeout=30) as http:
+        r = http.post("/hash", content=pieces())  # no Content-Length: chunked
+        assert r.text == _answer(body)
+        assert http.get("/next").text == "ok"
+    assert SEEN[0]["kinds"] == {"bytes"}
+
+
+def test_an_early_answer_leaves_the_connection_usable(server: Server) -> None:
+    body = os.urandom(SLAB_BYTES + 99)
+    with httpx.Client(base_url=server.url, verify=server.verify, timeout=30) as http:
+        assert http.post("/reject", content=body).status_code == 413
+        r = http.post("/hash", content=body)
+        assert r.text == _answer(body)
+    assert _slabs_in_use() == 0
+
+
+def _connect(server: Server) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    if isinstance(server.verify, ssl.SSLContext):
+        return server.verify.wrap_socket(sock, server_hostname="127.0.0.1")
+    return sock
+
+
+def _read_responses(sock: socket.socket, count: int) -> list[bytes]:
+    """The bodies of ``count`` responses with Content-Length, read off one connection."""
+    data, bodies = b"", []
+    while len(bodies) < count:
+        head_end = data.find(b"\r\n\r\n")
+        if head_end >= 0:
+            head = data[:head_end].decode("latin-1").lower()
+            length = int(head.split("content-length:")[1].split("\r\n")[0])
+            if len(data) >= head_end + 4 + length:
+                bodies.append(data[head_end + 4 : head_end + 4 + length])
+                data = data[head_end + 4 + length :]
+                continue
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed early"
+        data += chunk
+    return bodies
+
+
+def test_pipelined_requests_after_a_slab_body_are_parsed(server: Server) -> None:
+    body = os.urandom(SLAB_BYTES + 4321)
+    wire = (
+        b"POST /hash HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+        + body
+        + b"GET /after HTTP/1.1\r\nHost: x\r\n\r\n"
+        + b"POST /hash HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+    )
+    with _connect(server) as sock:
+        sock.sendall(wire)  # all three at once: the second arrives behind the slab body
+        got = _read_responses(sock, 3)
+    assert got == [_answer(body).encode(), b"ok", _answer(b"abc").encode()]
+    assert _slabs_in_use() == 0
+
+
+def test_a_client_vanishing_mid_body_frees_its_slabs(server: Server) -> None:
+    with _connect(server) as sock:
+        sock.sendall(b"POST /hash HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (8 << 20))
+        sock.sendall(os.urandom(3 * SLAB_BYTES))
+    deadline = time.monotonic() + 10
+    while not SEEN and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert SEEN
+    assert SEEN[0].get("disconnected")
+    assert _slabs_in_use() == 0
+    with httpx.Client(base_url=server.url, verify=server.verify, timeout=30) as http:
+        assert http.get("/next").text == "ok"
+
+
+def test_the_pool_reuses_a_slab_once_no_slice_of_it_is_alive() -> None:
+    pool = SlabPool(size=4096, keep=2)
+    first = pool.take()
+    view = memoryview(first)[10:20]
+    first_id = id(first)
+    del first
+    second = pool.take()
+    assert id(second) != first_id  # the first is still referenced through the slice
+    assert pool.stats() == (2, 2)
+    del view
+    assert pool.stats() == (2, 1)
+    again = pool.take()
+    assert id(again) == first_id  # free again: reused
+    held = [again, second, pool.take(), pool.take()]  # beyond ``keep``: made for one use
+    assert len({id(x) for x in held}) == 4
+    assert pool.stats() == (2, 2)
