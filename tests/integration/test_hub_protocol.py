@@ -166,6 +166,16 @@ def test_a_chunked_long_body_goes_through_the_parser_intact(server: Server) -> N
     assert SEEN[0]["kinds"] == {"bytes"}
 
 
+def test_a_long_form_goes_through_the_parser_as_bytes(server: Server) -> None:
+    body = os.urandom(SLAB_BYTES)
+    with httpx.Client(base_url=server.url, verify=server.verify, timeout=30) as http:
+        r = http.post(
+            "/hash", content=body, headers={"Content-Type": "multipart/form-data; boundary=x"}
+        )
+        assert r.text == _answer(body)
+    assert SEEN[0]["kinds"] == {"bytes"}  # form parsers index and search their pieces
+
+
 def test_an_early_answer_leaves_the_connection_usable(server: Server) -> None:
     body = os.urandom(SLAB_BYTES + 99)
     with httpx.Client(base_url=server.url, verify=server.verify, timeout=30) as http:

@@ -17,9 +17,10 @@ Three things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
 So the event loop sees a *buffered* protocol (:class:`HubProtocol`): TLS decrypts straight
 into memory the hub owns. Request heads and small bodies go through httptools as before,
 from one scratch buffer per connection. A body announced by ``Content-Length`` of at least
-:data:`RAW_BODY_MIN` bytes is received straight into 1 MiB slabs from :data:`SLABS` (anonymous
-mmap, outside the malloc heap) and handed to the application as ``memoryview`` slices of
-them, no copy at all; a slab is reused once nothing refers to it any more. httptools never
+:data:`RAW_BODY_MIN` bytes (forms excepted) is received straight into 1 MiB slabs from
+:data:`SLABS` (anonymous mmap, outside the malloc heap) and handed to the application as
+``memoryview`` slices of them, no copy at all — code that needs ``bytes`` joins them, as
+Starlette's ``request.body()`` does; a slab is reused once nothing refers to it any more. httptools never
 sees those bytes, so after the body a fresh parser takes the connection's next request.
 Reading pauses while :data:`BODY_HIGH_WATER` bytes wait for the application (bounded
 memory per connection).
@@ -53,6 +54,7 @@ BODY_MESSAGE = 1 << 20  # a parsed (small) body: at most about this much per ASG
 RAW_BODY_MIN = 256 << 10  # Content-Length from which a body bypasses the parser into slabs
 SLAB_BYTES = 1 << 20
 _SCRATCH_BYTES = 64 << 10  # a connection's buffer for request heads and small bodies
+_FORMS = (b"multipart/", b"application/x-www-form-urlencoded")
 
 
 class SlabPool:
@@ -262,12 +264,14 @@ class _HubHttp(HttpToolsProtocol):
 
     def _raw_length(self) -> int:
         """Content-Length when this body may bypass the parser: long, not chunked, no
-        upgrade; else 0."""
+        upgrade, not a form (form parsers want ``bytes`` pieces); else 0."""
         if self.parser.should_upgrade():
             return 0
         length = 0
         for name, value in self.headers:
             if name == b"transfer-encoding":
+                return 0
+            if name == b"content-type" and value.lower().startswith(_FORMS):
                 return 0
             if name == b"content-length":
                 try:
