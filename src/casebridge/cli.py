@@ -233,9 +233,9 @@ def tls_options(s: Settings) -> dict[str, Any]:
     (client certificates optional, verified against the client CA) when a CA is given."""
     import ssl
 
-    from casebridge.hub.tls import HubProtocol
+    from casebridge.hub.tls import PeerCertHttpToolsProtocol
 
-    opts: dict[str, Any] = {"http": HubProtocol}
+    opts: dict[str, Any] = {"http": PeerCertHttpToolsProtocol}
     if s.tls_cert_file is None:
         return opts
     for name, path in (

@@ -16,7 +16,7 @@ import gc
 import threading
 from collections.abc import Callable
 
-__all__ = ["TRIM_EVERY", "one_heap", "relax_gc", "trim_heap", "trim_heap_after"]
+__all__ = ["TRIM_EVERY", "relax_gc", "trim_heap", "trim_heap_after"]
 
 GEN0_THRESHOLD = 100_000
 
@@ -27,35 +27,16 @@ def relax_gc() -> None:
     gc.set_threshold(max(GEN0_THRESHOLD, gc.get_threshold()[0]), gen1, gen2)
 
 
-def _libc(name: str) -> Callable[..., int] | None:
+def _malloc_trim() -> Callable[[int], int] | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        fn: Callable[..., int] = getattr(libc, name)
+        trim: Callable[[int], int] = libc.malloc_trim
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
         return None
-    return fn
+    return trim
 
 
-_TRIM = _libc("malloc_trim")
-_MALLOPT = _libc("mallopt")
-_M_ARENA_MAX = -8  # glibc malloc.h
-
-
-def one_heap() -> None:
-    """Make every thread allocate from one malloc arena (glibc ``M_ARENA_MAX`` = 1).
-
-    The hub does its work in several thread pools (the event loop, the dossier workers, the
-    ASGI thread pool that registers manifests); by default each thread gets its own arena,
-    and memory one phase freed in its arena is no use to the next phase in another: a hub
-    that had received, served and registered dossiers kept the peak of each pool side by
-    side. The threads' hot paths do not allocate (pages are received into slabs and
-    encrypted into reused buffers), so sharing one arena costs no contention worth measuring
-    (bench/RESULTS.md). Call before the threads start; later calls still bound new arenas.
-    """
-    if _MALLOPT is not None:
-        _MALLOPT(_M_ARENA_MAX, 1)
-
-
+_TRIM = _malloc_trim()
 _TRIMMING = threading.Lock()
 
 

@@ -36,9 +36,9 @@ class PackReader:
 
     A frame's bytes are handed out as the pieces of the received chunks they lie in (one
     ``memoryview`` when the frame lies inside one chunk, as most do): never joined here. The
-    hub reads packs at hundreds of MB/s in one event-loop thread, and the chunks are slices
-    of its receive slabs (``casebridge.hub.tls``): a join would be a copy, and a new buffer of
-    150–300 KB on the heap for every frame split across two slabs.
+    hub reads packs at hundreds of MB/s in one event-loop thread: a join there would be a
+    copy, and a new 150–300 KB buffer for every frame split across two chunks; the worker
+    thread that hashes the page joins the pieces into a buffer it reuses.
     """
 
     def __init__(self) -> None:

@@ -19,7 +19,7 @@ from casebridge.bootstrap import Container, bootstrap
 from casebridge.config import Settings
 from casebridge.domain.access import Action
 from casebridge.errors import StoreError
-from casebridge.gcsettings import one_heap, relax_gc
+from casebridge.gcsettings import relax_gc
 from casebridge.hub.api import audit, auth, cases, codes, dossiers, exchanges, procedure, tus, v1
 from casebridge.hub.api.policy import policy
 from casebridge.hub.api.schemas import HealthOut, ReadyOut
@@ -47,9 +47,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # Warm what the first requests would otherwise pay for (the thread-pool backend),
         # then move everything imported so far out of the garbage collector's way: a long
         # transfer allocates objects by the million, and each collection would walk
-        # the whole application again. One malloc arena for all of the hub's threads, set
-        # before the thread pools start.
-        one_heap()
+        # the whole application again.
         await run_in_threadpool(lambda: None)
         global _FROZEN
         if not _FROZEN:  # once per process (tests start many apps)
