@@ -26,7 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from casebridge.cli_common import JsonFlag
+from casebridge.cli_common import JsonFlag, cli_lang, say
 from casebridge.domain.dossier import Manifest
 from casebridge.errors import CorruptData, InvalidInput, Problem
 from casebridge.gateway.dossier_client import HubClient, PushResult
@@ -37,6 +37,7 @@ from casebridge.gateway.dossier_folder import (
     verify_folder,
     write_manifest,
 )
+from casebridge.i18n import N_
 
 __all__ = ["dossier_app"]
 
@@ -62,7 +63,8 @@ def _emit(data: Any) -> None:
 def _progress(
     label: str, pages: int, total_bytes: int, quiet: bool
 ) -> Iterator[Callable[[int, int], None]]:
-    """Two bars: pages (count) and bytes (MB/s and ETA); only on a terminal, never with --json."""
+    """Two bars: pages (count) and bytes (MB/s and ETA); only on a terminal, never with --json.
+    ``label`` is a marked action name (``N_("push")``), shown in the user's language."""
     if quiet or not err.is_terminal:
         yield lambda _p, _b: None
         return
@@ -75,8 +77,8 @@ def _progress(
         console=err,
         transient=False,
     ) as bar:
-        ptask = bar.add_task(f"{label} pages", total=pages)
-        btask = bar.add_task(f"{label} bytes", total=total_bytes)
+        ptask = bar.add_task(say(N_("{action}: pages"), action=say(label)), total=pages)
+        btask = bar.add_task(say(N_("{action}: bytes"), action=say(label)), total=total_bytes)
 
         def advance(p: int, b: int) -> None:
             if p:
@@ -117,8 +119,8 @@ def _summary(m: Manifest) -> dict[str, Any]:
 
 def _print_summary(data: dict[str, Any]) -> None:
     table = Table(title=f"{data['dossier_id']} — {data['title']}")
-    for col in ("vol", "doc", "code", "title", "source", "pages"):
-        table.add_column(col)
+    for col in (N_("vol"), N_("doc"), N_("code"), N_("title"), N_("source"), N_("pages")):
+        table.add_column(say(col))
     for v in data["volumes"]:
         for d in v["documents"]:
             first, last = d["pages"]
@@ -132,8 +134,13 @@ def _print_summary(data: dict[str, Any]) -> None:
             )
     out.print(table)
     out.print(
-        f"{data['pages']} pages, {data['bytes'] / 1e6:.1f} MB, Merkle root {data['merkle_root']}"
-        + (f", extends {data['parent']}" if data["parent"] else "")
+        say(
+            N_("{pages} pages, {mb:.1f} MB, Merkle root {root}"),
+            pages=data["pages"],
+            mb=data["bytes"] / 1e6,
+            root=data["merkle_root"],
+        )
+        + (say(N_(", extends {parent}"), parent=data["parent"]) if data["parent"] else "")
     )
 
 
@@ -159,7 +166,7 @@ def pack_cmd(
     """Hash a scanned folder into a dossier manifest (optional FOLDER/catalogue.csv)."""
     parent = read_manifest(extends, trust_root=True) if extends else None
     did = dossier_id or (parent.dossier_id if parent else folder.resolve().name)
-    with _progress("hash", 0, 0, as_json) as advance:
+    with _progress(N_("hash"), 0, 0, as_json) as advance:
         manifest = pack(
             folder,
             dossier_id=did,
@@ -175,7 +182,7 @@ def pack_cmd(
         _emit(data)
     else:
         _print_summary(data)
-        out.print(f"manifest written to {target}")
+        out.print(say(N_("manifest written to {path}"), path=target))
 
 
 def _received_base(folder: Path, manifest: Manifest) -> Manifest | None:
@@ -230,8 +237,8 @@ def push_cmd(
         advance(pages, 0)
 
     with (
-        HubClient(hub, token, verify=verify, parallel=parallel) as client,
-        _progress("push", manifest.page_count, manifest.total_bytes, as_json) as advance,
+        HubClient(hub, token, verify=verify, parallel=parallel, lang=cli_lang()) as client,
+        _progress(N_("push"), manifest.page_count, manifest.total_bytes, as_json) as advance,
     ):
         result = client.push(
             folder,
@@ -246,9 +253,18 @@ def push_cmd(
         _emit({"event": "done", **result.as_dict()})
     else:
         out.print(
-            f"pushed {result.pages_sent} of {result.pages_total} pages "
-            f"({result.bytes_sent / 1e6:.1f} MB in {result.packs_sent} packs, "
-            f"{result.seconds:.1f} s); hub status: {result.status}"
+            say(
+                N_(
+                    "pushed {sent} of {total} pages ({mb:.1f} MB in {packs} packs, "
+                    "{seconds:.1f} s); hub status: {status}"
+                ),
+                sent=result.pages_sent,
+                total=result.pages_total,
+                mb=result.bytes_sent / 1e6,
+                packs=result.packs_sent,
+                seconds=result.seconds,
+                status=result.status,
+            )
         )
 
 
@@ -260,7 +276,8 @@ def _parse_documents(spec: str | None) -> list[tuple[int, int]] | None:
         vol, _, doc = part.strip().partition(".")
         if not (vol.isdigit() and doc.isdigit()):
             raise InvalidInput(
-                "bad --documents", problems=[Problem("documents", f"{part!r} is not VOLUME.DOC")]
+                N_("bad --documents"),
+                problems=[Problem("documents", f"{part!r} is not VOLUME.DOC")],
             )
         docs.append((int(vol), int(doc)))
     return docs
@@ -281,10 +298,10 @@ def pull_cmd(
 ) -> None:
     """Receive a dossier (or chosen documents); every page is verified before it is kept."""
     verify: bool | str = str(cacert) if cacert else True
-    with HubClient(hub, token, verify=verify) as client:
+    with HubClient(hub, token, verify=verify, lang=cli_lang()) as client:
         status = client.status(dossier_id, root)
         with _progress(
-            "pull", int(status["page_count"]), int(status["total_bytes"]), as_json
+            N_("pull"), int(status["page_count"]), int(status["total_bytes"]), as_json
         ) as adv:
             result = client.pull(
                 dossier_id,
@@ -297,8 +314,17 @@ def pull_cmd(
         _emit(result.as_dict())
     else:
         out.print(
-            f"received {result.pages} pages ({result.bytes / 1e6:.1f} MB) into {out_dir} in "
-            f"{result.seconds:.1f} s, each verified; {result.pages_reused} already present"
+            say(
+                N_(
+                    "received {pages} pages ({mb:.1f} MB) into {folder} in {seconds:.1f} s, "
+                    "each verified; {reused} already present"
+                ),
+                pages=result.pages,
+                mb=result.bytes / 1e6,
+                folder=out_dir,
+                seconds=result.seconds,
+                reused=result.pages_reused,
+            )
         )
 
 
@@ -310,7 +336,7 @@ def verify_cmd(
 ) -> None:
     """Re-hash every page of a folder against its manifest; exit 1 naming each bad page."""
     manifest = read_manifest(manifest_file or folder / MANIFEST_NAME)
-    with _progress("verify", manifest.page_count, manifest.total_bytes, as_json) as advance:
+    with _progress(N_("verify"), manifest.page_count, manifest.total_bytes, as_json) as advance:
         check = verify_folder(folder, manifest, on_progress=advance)
     data = {
         "dossier_id": manifest.dossier_id,
@@ -322,13 +348,20 @@ def verify_cmd(
     }
     if check.bad:
         raise CorruptData(
-            f"{len(check.bad)} page(s) of dossier {manifest.dossier_id} fail verification",
-            problems=[Problem("page", b) for b in check.bad],
+            N_("{count} page(s) of dossier {dossier} fail verification"),
+            problems=check.problems,
+            params={"count": len(check.bad), "dossier": manifest.dossier_id},
         )
     if as_json:
         _emit(data)
     else:
-        out.print(f"all {check.pages} pages verified; Merkle root {manifest.root}")
+        out.print(
+            say(
+                N_("all {pages} pages verified; Merkle root {root}"),
+                pages=check.pages,
+                root=manifest.root,
+            )
+        )
 
 
 @dossier_app.command("show")
@@ -344,7 +377,7 @@ def show_cmd(
     """Volumes, documents (page ranges), page count, size and Merkle root of a dossier."""
     if hub:
         verify: bool | str = str(cacert) if cacert else True
-        with HubClient(hub, token, verify=verify) as client:
+        with HubClient(hub, token, verify=verify, lang=cli_lang()) as client:
             manifest = client.manifest(target)
             status = client.status(target, manifest.root)
         data = {
@@ -361,4 +394,10 @@ def show_cmd(
     else:
         _print_summary(data)
         if "hub_status" in data:
-            out.print(f"at the hub: {data['hub_status']}, {data['missing']} page(s) missing")
+            out.print(
+                say(
+                    N_("at the hub: {status}, {missing} page(s) missing"),
+                    status=data["hub_status"],
+                    missing=data["missing"],
+                )
+            )

@@ -26,6 +26,7 @@ status the API uses for it; the domain never imports HTTP, the numbers are plain
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -57,6 +58,32 @@ class Problem:
     code: str | None = None
     rule: str | None = None
     extra: dict[str, object] = dataclasses.field(default_factory=dict)
+    # with :meth:`said`: the marked template and its values, to say it in another language
+    template: str | None = dataclasses.field(default=None, compare=False, repr=False)
+    params: dict[str, object] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def said(
+        cls,
+        field: str,
+        template: str,
+        params: Mapping[str, object],
+        *,
+        code: str | None = None,
+        rule: str | None = None,
+    ) -> Problem:
+        """A problem whose message is a marked template (``N_("{ref}: file {path} is
+        missing")``) filled with ``params``: English in ``message``, any language through
+        :meth:`localized`."""
+        message = template.format(**{k: str(v) for k, v in params.items()})
+        return cls(field, message, code, rule, template=template, params=dict(params))
+
+    def localized(self, lang: str) -> str:
+        if self.template is None:
+            return self.message
+        from casebridge.i18n import tr
+
+        return tr(self.template, lang, self.params)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"field": self.field, "message": self.message}
@@ -75,10 +102,29 @@ class CasebridgeError(Exception):
     status = 500
     title = N_("Internal error")
 
-    def __init__(self, message: str, *, problems: list[Problem] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: list[Problem] | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        """``message`` is either the final English text, or (with ``params``) a template
+        marked for translation, e.g. ``N_("{ref}: received bytes do not match")``, so that
+        the CLI and the API can say it in the user's language (:meth:`localized`)."""
+        self.template = message
+        self.params: dict[str, object] = dict(params or {})
+        if self.params:
+            message = message.format(**{k: str(v) for k, v in self.params.items()})
         super().__init__(message)
         self.message = message
         self.problems: list[Problem] = list(problems or [])
+
+    def localized(self, lang: str) -> str:
+        """The message in ``lang`` (English where the catalog has no entry for it)."""
+        from casebridge.i18n import tr
+
+        return tr(self.template, lang, self.params)
 
 
 class ConfigError(CasebridgeError):

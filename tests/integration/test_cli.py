@@ -10,10 +10,15 @@ from pathlib import Path
 
 
 def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")}
+    # The machine's language settings do not leak in: English unless a test asks otherwise.
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CASEBRIDGE_") and k not in ("LC_ALL", "LC_MESSAGES", "LANG")
+    }
     return subprocess.run(
         [sys.executable, "-m", "casebridge.cli", *args],
-        env={**base, **env},
+        env={**base, "LANG": "C.UTF-8", **env},
         cwd=cwd,
         capture_output=True,
         text=True,

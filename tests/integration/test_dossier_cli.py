@@ -115,6 +115,39 @@ def test_verify_names_an_altered_page_and_fails(tmp_path: Path) -> None:
     assert "volume 2 «02-卷2», document 1 «02-卷2», page 2 (0002.jpg)" in bad.stderr
 
 
+def test_messages_follow_the_users_language(tmp_path: Path) -> None:
+    """A Chinese desktop (LC_MESSAGES) gets Chinese lines and page names; CASEBRIDGE_LANG
+    pins the language whatever the locale; an unknown one is an error naming the setting."""
+    folder = make_folder(tmp_path / "D-zh", volumes=2, pages=3, size=100)
+    env = _env(tmp_path)
+    zh = {**env, "LC_MESSAGES": "zh_CN.UTF-8"}
+    assert run_cli("dossier", "pack", str(folder), env=env, cwd=tmp_path).returncode == 0
+    ok = run_cli("dossier", "verify", str(folder), env=zh, cwd=tmp_path)
+    assert ok.returncode == 0
+    assert "全部 6 页校验通过" in ok.stdout
+    page = folder / "02-卷2" / "0002.jpg"
+    data = bytearray(page.read_bytes())
+    data[10] ^= 1
+    page.write_bytes(bytes(data))
+    bad = run_cli("dossier", "verify", str(folder), env=zh, cwd=tmp_path)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("错误：电子卷宗 D-zh 有 1 页未通过校验")
+    assert (
+        "第 2 卷《02-卷2》，第 1 份材料《02-卷2》，第 2 页（0002.jpg）：内容与清单不符"
+        in bad.stderr
+    )
+    pinned = run_cli(
+        "dossier", "verify", str(folder), env={**zh, "CASEBRIDGE_LANG": "en"}, cwd=tmp_path
+    )
+    assert pinned.stderr.startswith("error: 1 page(s) of dossier D-zh fail verification")
+    assert "volume 2 «02-卷2», document 1 «02-卷2», page 2 (0002.jpg)" in pinned.stderr
+    wrong = run_cli(
+        "dossier", "verify", str(folder), env={**env, "CASEBRIDGE_LANG": "fr"}, cwd=tmp_path
+    )
+    assert wrong.returncode == 1
+    assert "CASEBRIDGE_LANG: 'fr' is not a supported language" in wrong.stderr
+
+
 def _pushed(
     hub: LiveServer, container: Container, tmp_path: Path, name: str, **shape: int
 ) -> tuple[Path, dict[str, str], list[str]]:

@@ -226,6 +226,13 @@ def test_one_flipped_byte_in_a_stored_blob_is_named_on_pull(
     assert "page 3 (0003.jpg)" in message
     assert not (tmp_path / "out" / "02-卷2" / "0003.jpg").exists()
     assert (tmp_path / "out" / "02-卷2" / "0002.jpg").exists()  # earlier pages verified, kept
+    # The same, for a client in Chinese: the hub's own finding comes back in Chinese too.
+    with HubClient(hub.url, token, lang="zh_Hans") as client, pytest.raises(CorruptData) as zh:
+        client.pull("D-2026-001", tmp_path / "out-zh")
+    said = zh.value.localized("zh_Hans")
+    assert said.startswith("电子卷宗 D-2026-001，第 2 卷《02-卷2》，第 1 份材料《02-卷2》，第 3 页")
+    assert "中心平台存储的副本未通过校验" in said
+    assert "认证标签校验失败（已被篡改）" in said  # the hub's detail, in the asked language
 
 
 def _post_pack(api: httpx.Client, manifest: object, body: bytes) -> httpx.Response:

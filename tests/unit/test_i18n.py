@@ -8,7 +8,9 @@ import pytest
 from babel.messages.extract import extract_from_dir
 
 import casebridge
-from casebridge.i18n import negotiate, translate
+from casebridge.domain.dossier import PageRef
+from casebridge.errors import ConfigError, CorruptData, Problem
+from casebridge.i18n import cli_language, negotiate, translate
 
 SRC = Path(casebridge.__file__).parent
 
@@ -50,3 +52,44 @@ def test_translate_falls_back_to_english() -> None:
     assert translate("Not found", "zh_Hans") == "未找到"
     assert translate("Not found", "en") == "Not found"
     assert translate("no such message", "zh_Hans") == "no such message"
+
+
+@pytest.mark.parametrize(
+    ("environ", "lang"),
+    [
+        ({}, "en"),
+        ({"LANG": "zh_CN.UTF-8"}, "zh_Hans"),
+        ({"LANG": "zh_TW.UTF-8"}, "zh_Hans"),
+        ({"LANG": "fr_FR.UTF-8"}, "en"),
+        ({"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "C.UTF-8"}, "zh_Hans"),
+        ({"LC_ALL": "C", "LANG": "zh_CN.UTF-8"}, "en"),  # LC_ALL first, as the C library
+        ({"CASEBRIDGE_LANG": "en", "LC_ALL": "zh_CN.UTF-8"}, "en"),
+        ({"CASEBRIDGE_LANG": "zh_Hans"}, "zh_Hans"),
+        ({"CASEBRIDGE_LANG": "zh-CN"}, "zh_Hans"),
+    ],
+)
+def test_the_command_lines_language(environ: dict[str, str], lang: str) -> None:
+    assert cli_language(environ) == lang
+
+
+def test_an_unsupported_casebridge_lang_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="CASEBRIDGE_LANG: 'fr' is not a supported language"):
+        cli_language({"CASEBRIDGE_LANG": "fr", "LANG": "zh_CN.UTF-8"})
+
+
+def test_an_error_naming_a_page_says_it_in_either_language() -> None:
+    ref = PageRef("A-1", 2, "卷二", 1, "起诉意见书", 7, "0007.jpg")
+    exc = CorruptData("{ref}: received bytes do not match the manifest's hash", params={"ref": ref})
+    assert exc.message == (
+        "dossier A-1, volume 2 «卷二», document 1 «起诉意见书», page 7 (0007.jpg): "
+        "received bytes do not match the manifest's hash"
+    )
+    assert exc.localized("en") == exc.message
+    assert exc.localized("zh_Hans") == (
+        "电子卷宗 A-1，第 2 卷《卷二》，第 1 份材料《起诉意见书》，第 7 页（0007.jpg）："
+        "收到的字节与清单中的哈希值不符"
+    )
+    problem = Problem.said("page", "{ref}: bytes do not match the manifest", {"ref": ref})
+    assert problem.message.startswith("dossier A-1, volume 2")
+    assert problem.localized("zh_Hans").endswith("第 7 页（0007.jpg）：内容与清单不符")
+    assert problem == Problem("page", problem.message)  # the template is not identity

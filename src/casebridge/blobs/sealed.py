@@ -10,6 +10,7 @@ import hashlib
 
 from casebridge.blobs.interface import BlobStore
 from casebridge.errors import CorruptData
+from casebridge.i18n import N_
 from casebridge.security.crypto import (
     CryptoSuite,
     DataKeys,
@@ -41,8 +42,9 @@ class SealedPages:
             seal_envelope(self.suite, self.kek, sha256.encode(), bytes(plaintext), data_key),
         )
 
-    def get(self, sha256: str, what: str, *, rehash: bool = True) -> bytes:
-        """The verified plaintext, or :class:`CorruptData` naming ``what`` (the page).
+    def get(self, sha256: str, what: object, *, rehash: bool = True) -> bytes:
+        """The verified plaintext, or :class:`CorruptData` naming ``what`` (the page: a
+        ``PageRef``, said in the reader's language, or a string).
 
         The AEAD tag (with the address as associated data) already proves the blob is the one
         sealed after its hash was checked; ``rehash=False`` skips the second proof on the hot
@@ -52,7 +54,9 @@ class SealedPages:
             self.suite, self.kek, sha256.encode(), self.store.get(sha256), what, self.keys
         )
         if rehash and hashlib.sha256(plaintext).hexdigest() != sha256:
-            raise CorruptData(f"{what}: decrypted bytes do not match the page hash")
+            raise CorruptData(
+                N_("{what}: decrypted bytes do not match the page hash"), params={"what": what}
+            )
         return plaintext
 
     def exists(self, sha256: str) -> bool:

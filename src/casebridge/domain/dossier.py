@@ -18,6 +18,7 @@ being passed off as an inner node.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -117,10 +118,22 @@ class PageRef:
     name: str
 
     def __str__(self) -> str:
-        return (
-            f"dossier {self.dossier}, volume {self.volume} «{self.volume_title}», "
-            f"document {self.document} «{self.document_title}», page {self.page} ({self.name})"
-        )
+        return self.localized("en")
+
+    def localized(self, lang: str) -> str:
+        from casebridge.i18n import tr
+
+        return tr(_PAGE_REF, lang, dataclasses.asdict(self))
+
+
+def N_(message: str) -> str:  # marks a message for the catalogs (casebridge.i18n)
+    return message
+
+
+_PAGE_REF = N_(
+    "dossier {dossier}, volume {volume} «{volume_title}», "
+    "document {document} «{document_title}», page {page} ({name})"
+)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ from casebridge.gateway.dossier_folder import (
     page_path,
     write_manifest,
 )
+from casebridge.i18n import N_, accept_language
 
 __all__ = ["HubClient", "PullResult", "PushResult"]
 
@@ -166,10 +167,12 @@ class HubClient:
         verify: bool | str = True,
         timeout: float = 120.0,
         parallel: int = 4,
+        lang: str = "en",
     ) -> None:
+        """``lang``: the language the hub's error messages come back in (Accept-Language)."""
         self.http = httpx.Client(
             base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}", "Accept-Language": accept_language(lang)},
             verify=verify,
             timeout=timeout,
             limits=httpx.Limits(max_connections=parallel + 2),
@@ -473,7 +476,10 @@ class HubClient:
                 attempts += 1
                 result.resumed += 1
                 if attempts > retries:
-                    raise CasebridgeError(f"pull of {dossier_id} failed at {ref}: {exc}") from None
+                    raise CasebridgeError(
+                        N_("pull of {dossier} failed at {ref}: {reason}"),
+                        params={"dossier": dossier_id, "ref": ref, "reason": exc},
+                    ) from None
                 continue
             index = writer.index
         write_manifest(manifest, out / MANIFEST_NAME)
@@ -488,7 +494,8 @@ class HubClient:
                 _raise_for(resp)
             except CorruptData as exc:
                 raise CorruptData(
-                    f"{ref}: the hub's stored copy failed verification ({exc.message})"
+                    N_("{ref}: the hub's stored copy failed verification ({reason})"),
+                    params={"ref": ref, "reason": exc.message},
                 ) from None
 
     def _bulk_connection(self) -> http.client.HTTPConnection:
@@ -617,7 +624,9 @@ class _PageWriter:
             ref, page = self.chosen[self.index]
             size = page.size
             if size > left:
-                raise CorruptData(f"{ref}: the hub's answer ends inside this page")
+                raise CorruptData(
+                    N_("{ref}: the hub's answer ends inside this page"), params={"ref": ref}
+                )
             if len(self._buf) < size:
                 self._buf = bytearray(size)
             buf = memoryview(self._buf)
@@ -632,12 +641,14 @@ class _PageWriter:
             left -= size
             self._finish(ref, page, buf)
         if left or pending:
-            raise CorruptData("hub sent more bytes than the manifest lists")
+            raise CorruptData(N_("hub sent more bytes than the manifest lists"))
 
     def _finish(self, ref: PageRef, page: Page, buf: memoryview) -> None:
         size = page.size
         if hashlib.sha256(buf[:size]).hexdigest() != page.sha256:
-            raise CorruptData(f"{ref}: received bytes do not match the manifest's hash")
+            raise CorruptData(
+                N_("{ref}: received bytes do not match the manifest's hash"), params={"ref": ref}
+            )
         final = f"{self._dirs[ref.volume]}/{ref.name}"
         part = final + ".part"
         try:

@@ -21,7 +21,7 @@ import os
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from casebridge.domain.dossier import (
@@ -37,6 +37,7 @@ from casebridge.domain.dossier import (
     union,
 )
 from casebridge.errors import CorruptData, InvalidInput, Problem
+from casebridge.i18n import N_
 
 __all__ = [
     "CATALOGUE",
@@ -328,7 +329,8 @@ def read_manifest(path: Path, *, trust_root: bool = False) -> Manifest:
 class FolderCheck:
     pages: int
     bytes: int
-    bad: list[str]
+    bad: list[str]  # one line per bad page (English), as --json prints them
+    problems: list[Problem] = field(default_factory=list)  # the same, in any language
 
 
 def verify_folder(
@@ -336,7 +338,7 @@ def verify_folder(
 ) -> FolderCheck:
     """Re-hash every page file; the result names each page that is missing or altered.
     One volume at a time, like :func:`pack`."""
-    bad = []
+    bad: list[Problem] = []
     for vi, vol in enumerate(manifest.volumes, 1):
         base = f"{folder}/{volume_dir(vi, vol.title)}/"
         paths = [base + page.name for doc in vol.documents for page in doc.pages]
@@ -344,10 +346,20 @@ def verify_folder(
         located = manifest.located_pages_lazy(vi)
         for (make_ref, page), path, (digest, size) in zip(located, paths, digests, strict=False):
             if size < 0:
-                bad.append(f"{make_ref()}: file {path} is missing")
+                bad.append(
+                    Problem.said(
+                        "page",
+                        N_("{ref}: file {path} is missing"),
+                        {"ref": make_ref(), "path": path},
+                    )
+                )
             elif digest != page.sha256 or size != page.size:
-                bad.append(f"{make_ref()}: bytes do not match the manifest")
-    return FolderCheck(manifest.page_count, manifest.total_bytes, bad)
+                bad.append(
+                    Problem.said(
+                        "page", N_("{ref}: bytes do not match the manifest"), {"ref": make_ref()}
+                    )
+                )
+    return FolderCheck(manifest.page_count, manifest.total_bytes, [p.message for p in bad], bad)
 
 
 def mark_pages(manifest: Manifest, hashes: Iterable[str]) -> bytearray:

@@ -76,13 +76,14 @@ async def _casebridge_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if exc.status >= 500:
         _log.error("request.error", error=exc.code, detail=exc.message)
+    lang = negotiate(request.headers.get("accept-language"))
     return problem(
         request,
         exc.status,
         exc.code,
         exc.title,
-        exc.message,
-        [p.as_dict() for p in exc.problems],
+        exc.localized(lang),
+        [{**p.as_dict(), "message": p.localized(lang)} for p in exc.problems],
         headers,
     )
 

@@ -7,13 +7,25 @@ and translated where they are shown, for the language the user asked for. The ca
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-__all__ = ["DEFAULT", "LANGUAGES", "N_", "content_language", "negotiate", "translate"]
+__all__ = [
+    "DEFAULT",
+    "LANGUAGES",
+    "N_",
+    "accept_language",
+    "cli_language",
+    "content_language",
+    "negotiate",
+    "tr",
+    "translate",
+]
 
 DEFAULT = "en"
 LANGUAGES = ("en", "zh_Hans")
@@ -68,3 +80,52 @@ def negotiate(accept_language: str | None) -> str:
 
 def content_language(lang: str) -> str:
     return "zh-Hans" if lang == "zh_Hans" else "en"
+
+
+def accept_language(lang: str) -> str:
+    """The Accept-Language a client sends to get the hub's messages in ``lang``."""
+    return "zh-CN,zh;q=0.9,en;q=0.5" if lang == "zh_Hans" else "en"
+
+
+def _from_tag(tag: str) -> str | None:
+    tag = tag.strip().lower().replace("_", "-")
+    if tag.startswith("zh"):
+        return "zh_Hans"
+    if tag.startswith("en") or tag in ("c", "posix"):
+        return "en"
+    return None
+
+
+def cli_language(environ: Mapping[str, str]) -> str:
+    """The command line's language: ``CASEBRIDGE_LANG`` (``en`` or ``zh_Hans``) if set, else
+    the POSIX locale (the first of ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` that is set, as the C
+    library reads them), else English. An officer whose desktop is in Chinese gets Chinese
+    without a flag; scripts set ``CASEBRIDGE_LANG=en`` (or use ``--json``) to pin the text.
+    """
+    explicit = environ.get("CASEBRIDGE_LANG", "").strip()
+    if explicit:
+        lang = _from_tag(explicit)
+        if lang is None:
+            from casebridge.errors import ConfigError
+
+            raise ConfigError(
+                f"setting CASEBRIDGE_LANG: {explicit!r} is not a supported language "
+                f"(use one of {', '.join(LANGUAGES)})"
+            )
+        return lang
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(var, "").strip()
+        if value:
+            return _from_tag(value.split(".")[0].split("@")[0]) or DEFAULT
+    return DEFAULT
+
+
+def tr(message: str, lang: str, params: Mapping[str, Any] | None = None) -> str:
+    """``message`` (a marked template) in ``lang``, with ``params`` filled in; a parameter
+    that can say itself in a language (``localized(lang)``, e.g. a page reference) does."""
+    text = translate(message, lang)
+    if not params:
+        return text
+    return text.format(
+        **{k: v.localized(lang) if hasattr(v, "localized") else v for k, v in params.items()}
+    )

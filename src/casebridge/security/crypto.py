@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from casebridge.errors import ConfigError, CorruptData
+from casebridge.i18n import N_
 
 __all__ = [
     "SUITES",
@@ -291,7 +292,7 @@ def open_envelope(
     kek: KeyEncryptionKey,
     aad: bytes,
     blob: bytes,
-    what: str,
+    what: object,
     keys: DataKeys | None = None,
 ) -> bytes:
     """Decrypt and authenticate, or raise :class:`CorruptData` naming ``what``."""
@@ -316,6 +317,11 @@ def open_envelope(
         data_key = keys.unwrap(wrapped) if keys is not None else kek.unwrap(wrapped)
         return suite.open(data_key, nonce, body, aad)
     except InvalidTag:
-        raise CorruptData(f"{what}: stored blob fails its authentication tag (altered)") from None
+        raise CorruptData(
+            N_("{what}: stored blob fails its authentication tag (altered)"), params={"what": what}
+        ) from None
     except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
-        raise CorruptData(f"{what}: stored blob is unreadable ({exc})") from None
+        raise CorruptData(
+            N_("{what}: stored blob is unreadable ({reason})"),
+            params={"what": what, "reason": exc},
+        ) from None

@@ -687,7 +687,7 @@ def read_page(container: Container, dossier_id: str, root: str, sha256: str) -> 
     ref = manifest.where(sha256)
     if ref is None:
         raise NotFound(f"dossier {dossier_id} version {root} has no page {sha256}")
-    return container.page_store().get(sha256, str(ref))
+    return container.page_store().get(sha256, ref)
 
 
 def verify_stored(container: Container, dossier_id: str, root: str) -> dict[str, Any]:
@@ -707,7 +707,7 @@ def verify_stored(container: Container, dossier_id: str, root: str) -> dict[str,
             missing.append(str(ref))
             continue
         try:
-            store.get(page.sha256, str(ref))
+            store.get(page.sha256, ref)
         except (CorruptData, NotFound) as exc:
             corrupt.append(exc.message)
     return {
