@@ -41,12 +41,32 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "Problem",
+    "Said",
     "StoreError",
 ]
 
 
 def N_(message: str) -> str:
     return message
+
+
+class Said(str):
+    """A marked message used as a value inside another message: English as a ``str``, and
+    said again in the reader's language where the outer message is (``localized``)."""
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, **params: object) -> Said:
+        text = template.format(**{k: str(v) for k, v in params.items()}) if params else template
+        said = super().__new__(cls, text)
+        said.template, said.params = template, params
+        return said
+
+    def localized(self, lang: str) -> str:
+        from casebridge.i18n import tr
+
+        return tr(self.template, lang, self.params)
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,16 @@ def test_messages_follow_the_users_language(tmp_path: Path) -> None:
     assert "CASEBRIDGE_LANG: 'fr' is not a supported language" in wrong.stderr
 
 
+def test_pack_refusals_are_said_in_the_users_language(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "D-bad", volumes=1, pages=2, size=100)
+    (folder / "01-卷1" / "notes.txt").write_text("not a scan")
+    zh = {**_env(tmp_path), "LC_MESSAGES": "zh_CN.UTF-8"}
+    r = run_cli("dossier", "pack", str(folder), env=zh, cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"错误：无法打包 {folder}")
+    assert "notes.txt: 不支持的文件类型（扩展名 .txt；允许 " in r.stderr
+
+
 def _pushed(
     hub: LiveServer, container: Container, tmp_path: Path, name: str, **shape: int
 ) -> tuple[Path, dict[str, str], list[str]]:

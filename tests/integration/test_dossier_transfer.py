@@ -281,6 +281,19 @@ def test_truncated_pack_is_refused_naming_the_page(api: httpx.Client, tmp_path: 
     assert item["rule"] == "truncated"
     assert "page 2 (0002.jpg)" in item["field"]
     assert "100 of 3000 bytes" in item["message"]
+    # Asked in Chinese: the detail and the messages are; the field and rule codes are not.
+    zh = api.post(
+        f"/api/v1/dossiers/D-2026-001/versions/{manifest.root}/packs",  # type: ignore[attr-defined]
+        content=frame_header(h2, len(d2)) + d2[:100],
+        headers={"Content-Type": MEDIA_TYPE, "Accept-Language": "zh-CN,zh;q=0.9"},
+    )
+    assert zh.status_code == 422
+    assert zh.headers["Content-Language"] == "zh-Hans"
+    assert zh.json()["detail"] == "电子卷宗 D-2026-001 的数据包：拒收 1 页；已校验并保存 0 页"
+    item = zh.json()["problems"][0]
+    assert item["message"] == "数据包不完整：3000 字节中只收到 100 字节"
+    assert item["rule"] == "truncated"
+    assert "page 2 (0002.jpg)" in item["field"]
 
 
 def test_page_not_in_the_manifest_is_refused(api: httpx.Client, tmp_path: Path) -> None:
@@ -303,6 +316,10 @@ def test_bad_manifest_lists_every_problem(api: httpx.Client, tmp_path: Path) -> 
     assert resp.status_code == 422
     rules = sorted(p["rule"] for p in resp.json()["problems"])
     assert rules == ["media-type", "path-traversal"]
+    zh = api.post("/api/v1/dossiers", json=data, headers={"Accept-Language": "zh-CN"})
+    said = {p["rule"]: p["message"] for p in zh.json()["problems"]}
+    assert said["path-traversal"].startswith("页面文件名须为单纯的文件名")
+    assert said["media-type"].startswith("不支持的媒体类型 'text/html'（允许：")
 
 
 def test_dossier_routes_need_a_token(hub: LiveServer) -> None:

@@ -33,6 +33,7 @@ from typing import Any, Protocol, overload
 
 from casebridge.domain.merkle import Frontier, extend, leaf_hash, root_from_frontier
 from casebridge.domain.page_table import Page, Pages, PageSizes
+from casebridge.errors import Problem, Said
 
 __all__ = [
     "DIGEST",
@@ -461,6 +462,20 @@ class ManifestProblem:
     where: str
     message: str
     rule: str
+    # when ``message`` was made from a marked template (see :meth:`said`): to say it again
+    # in another language
+    template: str | None = field(default=None, compare=False, repr=False)
+    params: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def said(cls, where: str, template: str, rule: str, **params: object) -> ManifestProblem:
+        message = template.format(**{k: str(v) for k, v in params.items()})
+        return cls(where, message, rule, template, params)
+
+    def to_problem(self) -> Problem:
+        if self.template is None:
+            return Problem(self.where, self.message, rule=self.rule)
+        return Problem.said(self.where, self.template, self.params, rule=self.rule)
 
 
 _NAME_SUSPECT = re.compile(r"[\x00-\x1f/\\]|^\.\.?$")
@@ -470,11 +485,13 @@ def _bad_name(name: str) -> str | None:
     if name and len(name) <= _NAME_MAX and not _NAME_SUSPECT.search(name):
         return None  # the common case, in one regex scan
     if not name or len(name) > _NAME_MAX:
-        return f"must be 1–{_NAME_MAX} characters"
+        return Said(N_("must be 1–{max} characters"), max=_NAME_MAX)
     if "/" in name or "\\" in name or name in {".", ".."} or "\x00" in name:
-        return "must be a plain file name (no '/', '\\', '.', '..' or NUL: path traversal)"
+        return Said(
+            N_("must be a plain file name (no '/', '\\', '.', '..' or NUL: path traversal)")
+        )
     if any(ord(c) < 32 for c in name):
-        return "must not contain control characters"
+        return Said(N_("must not contain control characters"))
     return None
 
 
@@ -535,14 +552,18 @@ def validate(
         ref = make_ref()
         bad = _bad_name(page.name)
         if bad:
-            problems.append(ManifestProblem(str(ref), f"page name {bad}", "path-traversal"))
+            problems.append(
+                ManifestProblem.said(str(ref), N_("page name {why}"), "path-traversal", why=bad)
+            )
         if page.media_type not in MEDIA_TYPES:
             allowed = ", ".join(sorted(MEDIA_TYPES))
             problems.append(
-                ManifestProblem(
+                ManifestProblem.said(
                     str(ref),
-                    f"unsupported media type {page.media_type!r} (allowed: {allowed})",
+                    N_("unsupported media type {media!r} (allowed: {allowed})"),
                     "media-type",
+                    media=page.media_type,
+                    allowed=allowed,
                 )
             )
         if not _HEX64.fullmatch(page.sha256):
@@ -551,8 +572,12 @@ def validate(
             )
         if page.size < 0 or page.size > max_page_bytes:
             problems.append(
-                ManifestProblem(
-                    str(ref), f"size {page.size} outside 0–{max_page_bytes} bytes", "page-size"
+                ManifestProblem.said(
+                    str(ref),
+                    N_("size {size} outside 0–{limit} bytes"),
+                    "page-size",
+                    size=page.size,
+                    limit=max_page_bytes,
                 )
             )
         seen = known(page.sha256)
@@ -562,20 +587,25 @@ def validate(
             if callable(seen[1]):
                 seen = (seen[0], seen[1]())
             problems.append(
-                ManifestProblem(
+                ManifestProblem.said(
                     str(ref),
-                    f"page hash {page.sha256[:16]}… listed with size {page.size} here and "
-                    f"{seen[0]} at {seen[1]}",
+                    N_("page hash {sha}… listed with size {size} here and {other} at {there}"),
                     "hash-two-sizes",
+                    sha=page.sha256[:16],
+                    size=page.size,
+                    other=seen[0],
+                    there=seen[1],
                 )
             )
     total = base_total + sum(size for sha, (size, _) in sizes.items() if sha not in base)
     if total > max_bytes:
         problems.append(
-            ManifestProblem(
+            ManifestProblem.said(
                 "dossier",
-                f"dossier holds {total} bytes of distinct pages, over the limit of {max_bytes}",
+                N_("dossier holds {total} bytes of distinct pages, over the limit of {limit}"),
                 "dossier-size",
+                total=total,
+                limit=max_bytes,
             )
         )
     if manifest.page_count == 0:

@@ -148,9 +148,10 @@ def _catalogue(folder: Path, problems: list[Problem]) -> dict[str, list[_CatRow]
                 )
             except (KeyError, ValueError, TypeError):
                 problems.append(
-                    Problem(
+                    Problem.said(
                         f"{CATALOGUE} line {n}",
-                        "needs volume,first_page,last_page,code,title,source_agency",
+                        N_("needs volume,first_page,last_page,code,title,source_agency"),
+                        {},
                         rule="catalogue",
                     )
                 )
@@ -167,10 +168,19 @@ def _documents(
     for row in sorted(rows, key=lambda r: r.first):
         if row.first != expect or row.last < row.first or row.last > len(pages):
             problems.append(
-                Problem(
+                Problem.said(
                     f"{CATALOGUE}: volume {volume}",
-                    f"document «{row.title}» covers pages {row.first}–{row.last}; expected to "
-                    f"start at {expect} and end by {len(pages)} (no gaps, no overlaps)",
+                    N_(
+                        "document «{title}» covers pages {first}–{last}; expected to start at "
+                        "{expect} and end by {count} (no gaps, no overlaps)"
+                    ),
+                    {
+                        "title": row.title,
+                        "first": row.first,
+                        "last": row.last,
+                        "expect": expect,
+                        "count": len(pages),
+                    },
                     rule="catalogue",
                 )
             )
@@ -181,9 +191,10 @@ def _documents(
         expect = row.last + 1
     if expect != len(pages) + 1:
         problems.append(
-            Problem(
+            Problem.said(
                 f"{CATALOGUE}: volume {volume}",
-                f"pages {expect}–{len(pages)} belong to no document",
+                N_("pages {first}–{last} belong to no document"),
+                {"first": expect, "last": len(pages)},
                 rule="catalogue",
             )
         )
@@ -208,8 +219,11 @@ def _differs(folder: Path, volume: Volume) -> list[Problem]:
                 except OSError:
                     pass
                 bad.append(
-                    Problem(
-                        str(folder / p.name), "differs from the received manifest", rule="extends"
+                    Problem.said(
+                        str(folder / p.name),
+                        N_("differs from the received manifest"),
+                        {},
+                        rule="extends",
                     )
                 )
     finally:
@@ -234,7 +248,7 @@ def pack(
     """
     problems: list[Problem] = []
     if not folder.is_dir():
-        raise InvalidInput(f"{folder} is not a folder")
+        raise InvalidInput(N_("{folder} is not a folder"), params={"folder": folder})
     known = {v.title: v for v in extends.volumes} if extends else {}
     cat = _catalogue(folder, problems)
     subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -245,7 +259,7 @@ def pack(
     for d in new_dirs:  # every problem first, before any hashing
         _page_files(d, problems)
     if problems:
-        raise InvalidInput(f"cannot pack {folder}", problems=problems)
+        raise InvalidInput(N_("cannot pack {folder}"), problems=problems, params={"folder": folder})
     # One volume at a time (hundreds of pages): what is held for the pages already done is
     # only their packed form, so memory does not grow with the size of the dossier.
     volumes = []
@@ -259,7 +273,7 @@ def pack(
         del files, digests
         volumes.append(Volume(d.name, _documents(d.name, pages, cat.get(d.name), agency, problems)))
     if problems:
-        raise InvalidInput(f"cannot pack {folder}", problems=problems)
+        raise InvalidInput(N_("cannot pack {folder}"), problems=problems, params={"folder": folder})
     if extends is not None:
         return union(extends, volumes, title=title or None)
     return Manifest(dossier_id, title, tuple(volumes)).sealed()
@@ -275,20 +289,22 @@ def _page_files(d: Path, problems: list[Problem]) -> list[tuple[str, str]]:
         ext = os.path.splitext(e.name)[1]
         media = _BY_EXT.get(ext.lower())
         if e.is_dir():
-            problems.append(Problem(e.path, "volumes hold files, not folders", rule="layout"))
+            problems.append(
+                Problem.said(e.path, N_("volumes hold files, not folders"), {}, rule="layout")
+            )
         elif media is None:
             problems.append(
-                Problem(
+                Problem.said(
                     e.path,
-                    f"unsupported media type (extension {ext or 'none'}; "
-                    f"allowed {', '.join(sorted(_BY_EXT))})",
+                    N_("unsupported media type (extension {ext}; allowed {allowed})"),
+                    {"ext": ext or "-", "allowed": ", ".join(sorted(_BY_EXT))},
                     rule="media-type",
                 )
             )
         elif e.is_file():
             listed.append((e.name, media))
         else:  # a dangling link, a socket, a device: not a page, and not to be skipped
-            problems.append(Problem(e.path, "not a regular file", rule="layout"))
+            problems.append(Problem.said(e.path, N_("not a regular file"), {}, rule="layout"))
     return listed
 
 
@@ -313,14 +329,16 @@ def read_manifest(path: Path, *, trust_root: bool = False) -> Manifest:
         with path.open("rb") as fh:
             data = loads_manifest_file(fh)  # one volume at a time
     except FileNotFoundError:
-        raise InvalidInput(f"no manifest at {path}; run `casebridge dossier pack` first") from None
+        raise InvalidInput(
+            N_("no manifest at {path}; run `casebridge dossier pack` first"), params={"path": path}
+        ) from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"{path} is not JSON: {exc}") from None
     manifest, problems = manifest_from_dict(data, trust_root=trust_root)
     if manifest is None:
         raise InvalidInput(
             f"{path} is not a valid manifest",
-            problems=[Problem(p.where, p.message, rule=p.rule) for p in problems],
+            problems=[p.to_problem() for p in problems],
         )
     return manifest
 

@@ -35,6 +35,7 @@ from casebridge.domain.dossier import (
 from casebridge.domain.dossier_pack import PackReader
 from casebridge.errors import Conflict, CorruptData, InvalidInput, NotFound, Problem
 from casebridge.gcsettings import trim_heap_after
+from casebridge.i18n import N_
 from casebridge.logs import get_logger
 from casebridge.services import audit
 from casebridge.services.access import require
@@ -113,7 +114,7 @@ class PackResult:
 
 
 def _problems(items: list[Any]) -> list[Problem]:
-    return [Problem(field=i.where, message=i.message, rule=i.rule) for i in items]
+    return [i.to_problem() for i in items]
 
 
 # Parsed manifests by (dossier, root), least recently used first. A cache only: every
@@ -493,8 +494,12 @@ async def receive_pack(
                     verified[sha] = size
                 else:
                     result.problems.append(
-                        Problem(
-                            where(sha), "bytes do not match the page hash", code=sha, rule="digest"
+                        Problem.said(
+                            where(sha),
+                            N_("bytes do not match the page hash"),
+                            {},
+                            code=sha,
+                            rule="digest",
                         )
                     )
 
@@ -509,21 +514,24 @@ async def receive_pack(
                     break
                 if header.sha256 not in expected:
                     raise InvalidInput(
-                        "pack holds a page this dossier version does not list",
+                        N_("pack holds a page this dossier version does not list"),
                         problems=[
-                            Problem(
-                                f"page {header.sha256}", "not in the manifest", rule="unknown-page"
+                            Problem.said(
+                                f"page {header.sha256}",
+                                N_("not in the manifest"),
+                                {},
+                                rule="unknown-page",
                             )
                         ],
                     )
                 if header.size != expected[header.sha256] or header.size > max_page:
                     raise InvalidInput(
-                        "pack frame size differs from the manifest",
+                        N_("pack frame size differs from the manifest"),
                         problems=[
-                            Problem(
+                            Problem.said(
                                 where(header.sha256),
-                                f"frame says {header.size} bytes, "
-                                f"manifest {expected[header.sha256]}",
+                                N_("frame says {size} bytes, manifest {listed}"),
+                                {"size": header.size, "listed": expected[header.sha256]},
                                 rule="size",
                             )
                         ],
@@ -546,9 +554,10 @@ async def receive_pack(
         cut, got = reader.pending()
         if cut is not None:
             result.problems.append(
-                Problem(
+                Problem.said(
                     where(cut.sha256),
-                    f"truncated pack: {got} of {cut.size} bytes arrived",
+                    N_("truncated pack: {got} of {size} bytes arrived"),
+                    {"got": got, "size": cut.size},
                     code=cut.sha256,
                     rule="truncated",
                 )
@@ -581,9 +590,16 @@ async def receive_pack(
             result.accepted, result.status, result.missing_count = await _run(record)
     if result.problems:
         raise InvalidInput(
-            f"pack for dossier {dossier_id}: {len(result.problems)} page(s) refused; "
-            f"{result.accepted} verified page(s) kept",
+            N_(
+                "pack for dossier {dossier}: {refused} page(s) refused; "
+                "{kept} verified page(s) kept"
+            ),
             problems=result.problems,
+            params={
+                "dossier": dossier_id,
+                "refused": len(result.problems),
+                "kept": result.accepted,
+            },
         )
     return result
 
