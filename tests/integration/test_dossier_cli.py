@@ -100,16 +100,19 @@ def test_catalogue_groups_pages_into_documents(tmp_path: Path) -> None:
     assert json.loads(shown.stdout)["pages"] == 5
 
 
+def _flip_a_bit(page: Path) -> None:
+    data = bytearray(page.read_bytes())
+    data[10] ^= 1
+    page.write_bytes(bytes(data))
+
+
 def test_verify_names_an_altered_page_and_fails(tmp_path: Path) -> None:
     folder = make_folder(tmp_path / "D-v", volumes=2, pages=3, size=100)
     env = _env(tmp_path)
     assert run_cli("dossier", "pack", str(folder), env=env, cwd=tmp_path).returncode == 0
     ok = run_cli("dossier", "verify", str(folder), "--json", env=env, cwd=tmp_path)
     assert json.loads(ok.stdout)["ok"] is True
-    page = folder / "02-卷2" / "0002.jpg"
-    data = bytearray(page.read_bytes())
-    data[10] ^= 1
-    page.write_bytes(bytes(data))
+    _flip_a_bit(folder / "02-卷2" / "0002.jpg")
     bad = run_cli("dossier", "verify", str(folder), env=env, cwd=tmp_path)
     assert bad.returncode == 1
     assert "volume 2 «02-卷2», document 1 «02-卷2», page 2 (0002.jpg)" in bad.stderr
@@ -125,10 +128,7 @@ def test_messages_follow_the_users_language(tmp_path: Path) -> None:
     ok = run_cli("dossier", "verify", str(folder), env=zh, cwd=tmp_path)
     assert ok.returncode == 0
     assert "全部 6 页校验通过" in ok.stdout
-    page = folder / "02-卷2" / "0002.jpg"
-    data = bytearray(page.read_bytes())
-    data[10] ^= 1
-    page.write_bytes(bytes(data))
+    _flip_a_bit(folder / "02-卷2" / "0002.jpg")
     bad = run_cli("dossier", "verify", str(folder), env=zh, cwd=tmp_path)
     assert bad.returncode == 1
     assert bad.stderr.startswith("错误：电子卷宗 D-zh 有 1 页未通过校验")

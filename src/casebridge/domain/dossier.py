@@ -568,7 +568,9 @@ def validate(
             )
         if not _HEX64.fullmatch(page.sha256):
             problems.append(
-                ManifestProblem(str(ref), "sha256 must be 64 lower-case hex digits", "digest")
+                ManifestProblem.said(
+                    str(ref), N_("sha256 must be 64 lower-case hex digits"), "digest"
+                )
             )
         if page.size < 0 or page.size > max_page_bytes:
             problems.append(
