@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from babel.messages.extract import extract_from_dir
 import casebridge
 from casebridge.domain.dossier import PageRef
 from casebridge.errors import ConfigError, CorruptData, Problem
-from casebridge.i18n import cli_language, negotiate, translate
+from casebridge.i18n import cli_language, negotiate, tr, translate
 
 SRC = Path(casebridge.__file__).parent
 
@@ -23,6 +24,28 @@ def marked_strings() -> set[str]:
         )
         if isinstance(msg, str)
     }
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def test_every_translation_keeps_the_placeholders_of_its_message() -> None:
+    """A translation that loses or renames a ``{field}`` would fail where it is shown, on an
+    error path; caught here instead."""
+    wrong = {
+        m: translate(m, "zh_Hans")
+        for m in marked_strings()
+        if _fields(translate(m, "zh_Hans")) != _fields(m)
+    }
+    assert wrong == {}
+
+
+def test_a_broken_translation_falls_back_to_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    import casebridge.i18n as i18n
+
+    monkeypatch.setattr(i18n, "translate", lambda message, lang: "译文丢了 {y}")
+    assert tr("page {x} is bad", "zh_Hans", {"x": 1}) == "page 1 is bad"
 
 
 def test_every_marked_string_has_a_chinese_translation() -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 __all__ = [
     "DEFAULT",
@@ -42,6 +42,8 @@ def _catalog(lang: str) -> Catalog | None:
     path = _LOCALES / lang / "LC_MESSAGES" / "casebridge.po"
     if not path.exists():
         return None
+    from babel.messages.pofile import read_po  # here: English needs no catalog, CLIs start faster
+
     with path.open("rb") as fh:
         return read_po(fh, locale=lang.replace("_Hans", ""))
 
@@ -126,6 +128,8 @@ def tr(message: str, lang: str, params: Mapping[str, Any] | None = None) -> str:
     text = translate(message, lang)
     if not params:
         return text
-    return text.format(
-        **{k: v.localized(lang) if hasattr(v, "localized") else v for k, v in params.items()}
-    )
+    values = {k: v.localized(lang) if hasattr(v, "localized") else v for k, v in params.items()}
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):  # a broken translation: English, never a crash
+        return message.format(**values)
