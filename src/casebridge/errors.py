@@ -51,8 +51,11 @@ def N_(message: str) -> str:
 
 
 class Said(str):
-    """A marked message used as a value inside another message: English as a ``str``, and
-    said again in the reader's language where the outer message is (``localized``)."""
+    """A message made from a template marked for translation (``N_("{ref}: file {path} is
+    missing")``) and its values: the English text as a ``str`` (what logs, JSON and equality
+    see), and the same message in another language through :meth:`localized`. The one
+    carrier of translatable text in errors and problems; a value may itself be a ``Said``
+    (or a ``PageRef``) and is then said in the same language."""
 
     template: str
     params: dict[str, object]
@@ -69,41 +72,24 @@ class Said(str):
         return tr(self.template, lang, self.params)
 
 
+def _localized(message: str, lang: str) -> str:
+    """``message`` in ``lang`` if it is a :class:`Said`, else as it is (plain English)."""
+    return message.localized(lang) if isinstance(message, Said) else message
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One specific thing wrong with an input: where, which code, which rule."""
+    """One specific thing wrong with an input: where, which code, which rule. ``message`` may
+    be a :class:`Said`, to be shown in the reader's language (:meth:`localized`)."""
 
     field: str
     message: str
     code: str | None = None
     rule: str | None = None
     extra: dict[str, object] = dataclasses.field(default_factory=dict)
-    # with :meth:`said`: the marked template and its values, to say it in another language
-    template: str | None = dataclasses.field(default=None, compare=False, repr=False)
-    params: dict[str, object] = dataclasses.field(default_factory=dict, compare=False, repr=False)
-
-    @classmethod
-    def said(
-        cls,
-        field: str,
-        template: str,
-        params: Mapping[str, object],
-        *,
-        code: str | None = None,
-        rule: str | None = None,
-    ) -> Problem:
-        """A problem whose message is a marked template (``N_("{ref}: file {path} is
-        missing")``) filled with ``params``: English in ``message``, any language through
-        :meth:`localized`."""
-        message = template.format(**{k: str(v) for k, v in params.items()})
-        return cls(field, message, code, rule, template=template, params=dict(params))
 
     def localized(self, lang: str) -> str:
-        if self.template is None:
-            return self.message
-        from casebridge.i18n import tr
-
-        return tr(self.template, lang, self.params)
+        return _localized(self.message, lang)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"field": self.field, "message": self.message}
@@ -132,19 +118,14 @@ class CasebridgeError(Exception):
         """``message`` is either the final English text, or (with ``params``) a template
         marked for translation, e.g. ``N_("{ref}: received bytes do not match")``, so that
         the CLI and the API can say it in the user's language (:meth:`localized`)."""
-        self.template = message
-        self.params: dict[str, object] = dict(params or {})
-        if self.params:
-            message = message.format(**{k: str(v) for k, v in self.params.items()})
-        super().__init__(message)
-        self.message = message
+        said = Said(message, **(params or {}))
+        super().__init__(str(said))
+        self.message: str = said
         self.problems: list[Problem] = list(problems or [])
 
     def localized(self, lang: str) -> str:
         """The message in ``lang`` (English where the catalog has no entry for it)."""
-        from casebridge.i18n import tr
-
-        return tr(self.template, lang, self.params)
+        return _localized(self.message, lang)
 
 
 class ConfigError(CasebridgeError):

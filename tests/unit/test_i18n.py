@@ -10,7 +10,7 @@ from babel.messages.extract import extract_from_dir
 
 import casebridge
 from casebridge.domain.dossier import PageRef
-from casebridge.errors import ConfigError, CorruptData, Problem
+from casebridge.errors import ConfigError, CorruptData, Problem, Said
 from casebridge.i18n import cli_language, negotiate, tr, translate
 
 SRC = Path(casebridge.__file__).parent
@@ -112,7 +112,7 @@ def test_an_error_naming_a_page_says_it_in_either_language() -> None:
         "电子卷宗 A-1，第 2 卷《卷二》，第 1 份材料《起诉意见书》，第 7 页（0007.jpg）："
         "收到的字节与清单中的哈希值不符"
     )
-    problem = Problem.said("page", "{ref}: bytes do not match the manifest", {"ref": ref})
+    problem = Problem("page", Said("{ref}: bytes do not match the manifest", ref=ref))
     assert problem.message.startswith("dossier A-1, volume 2")
     assert problem.localized("zh_Hans").endswith("第 7 页（0007.jpg）：内容与清单不符")
-    assert problem == Problem("page", problem.message)  # the template is not identity
+    assert problem == Problem("page", str(problem.message))  # the template is not identity

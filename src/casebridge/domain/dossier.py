@@ -460,22 +460,15 @@ class ManifestProblem:
     """One thing wrong with a manifest, located precisely (mapped to errors.Problem outside)."""
 
     where: str
-    message: str
+    message: str  # a :class:`~casebridge.errors.Said` where it can be translated
     rule: str
-    # when ``message`` was made from a marked template (see :meth:`said`): to say it again
-    # in another language
-    template: str | None = field(default=None, compare=False, repr=False)
-    params: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def said(cls, where: str, template: str, rule: str, **params: object) -> ManifestProblem:
-        message = template.format(**{k: str(v) for k, v in params.items()})
-        return cls(where, message, rule, template, params)
+        return cls(where, Said(template, **params), rule)
 
     def to_problem(self) -> Problem:
-        if self.template is None:
-            return Problem(self.where, self.message, rule=self.rule)
-        return Problem.said(self.where, self.template, self.params, rule=self.rule)
+        return Problem(self.where, self.message, rule=self.rule)
 
 
 _NAME_SUSPECT = re.compile(r"[\x00-\x1f/\\]|^\.\.?$")

@@ -36,7 +36,7 @@ from casebridge.domain.dossier import (
     manifest_from_dict,
     union,
 )
-from casebridge.errors import CorruptData, InvalidInput, Problem
+from casebridge.errors import CorruptData, InvalidInput, Problem, Said
 from casebridge.i18n import N_
 
 __all__ = [
@@ -148,10 +148,9 @@ def _catalogue(folder: Path, problems: list[Problem]) -> dict[str, list[_CatRow]
                 )
             except (KeyError, ValueError, TypeError):
                 problems.append(
-                    Problem.said(
+                    Problem(
                         f"{CATALOGUE} line {n}",
-                        N_("needs volume,first_page,last_page,code,title,source_agency"),
-                        {},
+                        Said(N_("needs volume,first_page,last_page,code,title,source_agency")),
                         rule="catalogue",
                     )
                 )
@@ -168,19 +167,19 @@ def _documents(
     for row in sorted(rows, key=lambda r: r.first):
         if row.first != expect or row.last < row.first or row.last > len(pages):
             problems.append(
-                Problem.said(
+                Problem(
                     f"{CATALOGUE}: volume {volume}",
-                    N_(
-                        "document «{title}» covers pages {first}–{last}; expected to start at "
-                        "{expect} and end by {count} (no gaps, no overlaps)"
+                    Said(
+                        N_(
+                            "document «{title}» covers pages {first}–{last}; expected to start at "
+                            "{expect} and end by {count} (no gaps, no overlaps)"
+                        ),
+                        title=row.title,
+                        first=row.first,
+                        last=row.last,
+                        expect=expect,
+                        count=len(pages),
                     ),
-                    {
-                        "title": row.title,
-                        "first": row.first,
-                        "last": row.last,
-                        "expect": expect,
-                        "count": len(pages),
-                    },
                     rule="catalogue",
                 )
             )
@@ -191,10 +190,11 @@ def _documents(
         expect = row.last + 1
     if expect != len(pages) + 1:
         problems.append(
-            Problem.said(
+            Problem(
                 f"{CATALOGUE}: volume {volume}",
-                N_("pages {first}–{last} belong to no document"),
-                {"first": expect, "last": len(pages)},
+                Said(
+                    N_("pages {first}–{last} belong to no document"), first=expect, last=len(pages)
+                ),
                 rule="catalogue",
             )
         )
@@ -219,10 +219,9 @@ def _differs(folder: Path, volume: Volume) -> list[Problem]:
                 except OSError:
                     pass
                 bad.append(
-                    Problem.said(
+                    Problem(
                         str(folder / p.name),
-                        N_("differs from the received manifest"),
-                        {},
+                        Said(N_("differs from the received manifest")),
                         rule="extends",
                     )
                 )
@@ -290,21 +289,24 @@ def _page_files(d: Path, problems: list[Problem]) -> list[tuple[str, str]]:
         media = _BY_EXT.get(ext.lower())
         if e.is_dir():
             problems.append(
-                Problem.said(e.path, N_("volumes hold files, not folders"), {}, rule="layout")
+                Problem(e.path, Said(N_("volumes hold files, not folders")), rule="layout")
             )
         elif media is None:
             problems.append(
-                Problem.said(
+                Problem(
                     e.path,
-                    N_("unsupported media type (extension {ext}; allowed {allowed})"),
-                    {"ext": ext or "-", "allowed": ", ".join(sorted(_BY_EXT))},
+                    Said(
+                        N_("unsupported media type (extension {ext}; allowed {allowed})"),
+                        ext=ext or "-",
+                        allowed=", ".join(sorted(_BY_EXT)),
+                    ),
                     rule="media-type",
                 )
             )
         elif e.is_file():
             listed.append((e.name, media))
         else:  # a dangling link, a socket, a device: not a page, and not to be skipped
-            problems.append(Problem.said(e.path, N_("not a regular file"), {}, rule="layout"))
+            problems.append(Problem(e.path, Said(N_("not a regular file")), rule="layout"))
     return listed
 
 
@@ -365,16 +367,14 @@ def verify_folder(
         for (make_ref, page), path, (digest, size) in zip(located, paths, digests, strict=False):
             if size < 0:
                 bad.append(
-                    Problem.said(
-                        "page",
-                        N_("{ref}: file {path} is missing"),
-                        {"ref": make_ref(), "path": path},
+                    Problem(
+                        "page", Said(N_("{ref}: file {path} is missing"), ref=make_ref(), path=path)
                     )
                 )
             elif digest != page.sha256 or size != page.size:
                 bad.append(
-                    Problem.said(
-                        "page", N_("{ref}: bytes do not match the manifest"), {"ref": make_ref()}
+                    Problem(
+                        "page", Said(N_("{ref}: bytes do not match the manifest"), ref=make_ref())
                     )
                 )
     return FolderCheck(manifest.page_count, manifest.total_bytes, [p.message for p in bad], bad)

@@ -33,7 +33,7 @@ from casebridge.domain.dossier import (
     validate,
 )
 from casebridge.domain.dossier_pack import PackReader
-from casebridge.errors import Conflict, CorruptData, InvalidInput, NotFound, Problem
+from casebridge.errors import Conflict, CorruptData, InvalidInput, NotFound, Problem, Said
 from casebridge.gcsettings import trim_heap_after
 from casebridge.i18n import N_
 from casebridge.logs import get_logger
@@ -421,11 +421,12 @@ async def _run(fn: Callable[..., T], *args: Any) -> T:
 _JOIN = threading.local()
 
 
-def _whole(pieces: tuple[memoryview, ...], size: int) -> memoryview:
+def _whole(pieces: tuple[memoryview, ...]) -> memoryview:
     """A page received in several pieces, copied into this worker thread's reusable buffer
     (not a new one per page: see ``PackReader``); one piece is used as it is."""
     if len(pieces) == 1:
         return pieces[0]
+    size = sum(len(p) for p in pieces)
     buf: bytearray | None = getattr(_JOIN, "buf", None)
     if buf is None or len(buf) < size:
         buf = _JOIN.buf = bytearray(max(size, 1 << 20))
@@ -444,7 +445,7 @@ def _verify_and_store(
     not yet synced), False if not (then nothing is written)."""
     ok: list[bool] = []
     for sha256, pieces in batch:
-        body = _whole(pieces, sum(len(p) for p in pieces))
+        body = _whole(pieces)
         good = hashlib.sha256(body).hexdigest() == sha256
         if good:
             pages.put(sha256, body)
@@ -494,10 +495,9 @@ async def receive_pack(
                     verified[sha] = size
                 else:
                     result.problems.append(
-                        Problem.said(
+                        Problem(
                             where(sha),
-                            N_("bytes do not match the page hash"),
-                            {},
+                            Said(N_("bytes do not match the page hash")),
                             code=sha,
                             rule="digest",
                         )
@@ -516,10 +516,9 @@ async def receive_pack(
                     raise InvalidInput(
                         N_("pack holds a page this dossier version does not list"),
                         problems=[
-                            Problem.said(
+                            Problem(
                                 f"page {header.sha256}",
-                                N_("not in the manifest"),
-                                {},
+                                Said(N_("not in the manifest")),
                                 rule="unknown-page",
                             )
                         ],
@@ -528,10 +527,13 @@ async def receive_pack(
                     raise InvalidInput(
                         N_("pack frame size differs from the manifest"),
                         problems=[
-                            Problem.said(
+                            Problem(
                                 where(header.sha256),
-                                N_("frame says {size} bytes, manifest {listed}"),
-                                {"size": header.size, "listed": expected[header.sha256]},
+                                Said(
+                                    N_("frame says {size} bytes, manifest {listed}"),
+                                    size=header.size,
+                                    listed=expected[header.sha256],
+                                ),
                                 rule="size",
                             )
                         ],
@@ -554,10 +556,11 @@ async def receive_pack(
         cut, got = reader.pending()
         if cut is not None:
             result.problems.append(
-                Problem.said(
+                Problem(
                     where(cut.sha256),
-                    N_("truncated pack: {got} of {size} bytes arrived"),
-                    {"got": got, "size": cut.size},
+                    Said(
+                        N_("truncated pack: {got} of {size} bytes arrived"), got=got, size=cut.size
+                    ),
                     code=cut.sha256,
                     rule="truncated",
                 )
