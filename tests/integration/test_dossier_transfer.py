@@ -412,3 +412,78 @@ def test_a_manifest_that_is_not_json_is_refused(api: httpx.Client) -> None:
     )
     assert r.status_code == 422
     assert r.json()["problems"][0]["field"] == "body"
+
+
+def test_pull_where_the_file_system_refuses_o_direct_writes_through_the_cache(
+    hub: LiveServer, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tmpfs and some network file systems answer O_DIRECT with EINVAL; the pull then
+    writes through the page cache (simulated here: this test's /tmp accepts O_DIRECT)."""
+    import errno
+    import os
+
+    from casebridge.gateway import dossier_client
+
+    direct = getattr(os, "O_DIRECT", 0)
+    if not direct:
+        pytest.skip("no O_DIRECT on this platform: the page cache is the only path")
+    folder, manifest = _packed(tmp_path, size=5000)
+    with HubClient(hub.url, token) as client:
+        client.push(folder, manifest)  # type: ignore[arg-type]
+    real_open, refused = os.open, []
+
+    def no_direct(path: str, flags: int, *args: int) -> int:
+        if flags & direct and str(path).startswith(str(tmp_path / "out")):  # not the hub's
+            refused.append(path)
+            raise OSError(errno.EINVAL, "Invalid argument", path)
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(dossier_client.os, "open", no_direct)
+    with HubClient(hub.url, token) as client:
+        pulled = client.pull("D-2026-001", tmp_path / "out")
+    assert pulled.pages == 10
+    assert len(refused) == 1  # asked once, then not again for this pull
+    received = read_manifest(tmp_path / "out" / MANIFEST_NAME)
+    assert verify_folder(tmp_path / "out", received).bad == []
+    assert not list((tmp_path / "out").rglob("*.part"))
+
+
+def test_a_page_that_cannot_be_written_stops_the_pull_and_keeps_the_pages_before(
+    hub: LiveServer, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk (simulated at the fourth page's write): the error reaches the caller,
+    the pages written before it stay verified, no partial file is left, and a rerun
+    fetches only the rest."""
+    import errno
+    import os
+    import threading
+
+    from casebridge.gateway import dossier_client
+
+    folder, manifest = _packed(tmp_path, size=5000)
+    with HubClient(hub.url, token) as client:
+        client.push(folder, manifest)  # type: ignore[arg-type]
+    real_write, calls = os.write, []
+
+    def full_at_fourth(fd: int, data: object) -> int:
+        if threading.current_thread().name.startswith("pull-writer"):  # not the hub's writes
+            calls.append(fd)
+            if len(calls) == 4:
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dossier_client.os, "write", full_at_fourth)
+    out = tmp_path / "out"
+    with HubClient(hub.url, token) as client, pytest.raises(OSError, match="No space") as err:
+        client.pull("D-2026-001", out)
+    assert err.value.errno == errno.ENOSPC
+    assert not list(out.rglob("*.part"))
+    kept = sorted(p for p in out.rglob("*") if p.is_file())
+    assert len(kept) >= 3  # the three before (the fifth may have been written meanwhile)
+    monkeypatch.undo()
+    with HubClient(hub.url, token) as client:
+        again = client.pull("D-2026-001", out)
+    assert again.pages_reused >= 3
+    assert again.pages_reused + again.pages == 10
+    received = read_manifest(out / MANIFEST_NAME)
+    assert verify_folder(out, received).bad == []
