@@ -14,11 +14,9 @@ is named by dossier, volume, document and page.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import http.client
 import json
-import mmap
 import os
 import queue
 import ssl
@@ -470,8 +468,7 @@ class HubClient:
             writer = _PageWriter(out, manifest, chosen, index, result, on_progress)
             headers = {"Range": f"bytes={chosen.offset(index)}-"} if index else {}
             try:
-                with contextlib.closing(writer):
-                    self._receive(url, query, headers, writer)
+                self._receive(url, query, headers, writer)
             except _ShortBody as exc:  # a verified page is already on disk: resume after it
                 index = writer.index
                 ref, page = chosen[index]
@@ -593,24 +590,13 @@ def _intact(path: Path, page: Page) -> bool:
     return hash_file(path) == (page.sha256, page.size)
 
 
-_BLOCK = 4096  # O_DIRECT wants the buffer, the length and the file offset aligned to this
-_O_DIRECT: int = getattr(os, "O_DIRECT", 0)
-
-
 class _PageWriter:
-    """Receives the stream page by page; a page is hashed in its buffer and written under
-    its final name only if it matches the manifest.
+    """Receives the stream page by page into one reused buffer; a page is hashed there
+    and written under its final name only if it matches the manifest.
 
-    TLS decrypts straight into the page's buffer and SHA-256 reads it there. Two buffers
-    take turns: while this thread receives and hashes one page, a writer thread writes the
-    previous one with ``O_DIRECT`` (the length padded to a block, then the file cut to the
-    page's size). Going around the page cache matters on the machines this runs on: on the
-    benchmark VM, writing 1.2 GB of new files through the page cache cost 1–3.3 s of kernel
-    time (the guest getting fresh memory for the cache), with ``O_DIRECT`` 0.6 s
-    (`bench/RESULTS.md`). Where the file system refuses ``O_DIRECT`` (tmpfs, some network
-    file systems), pages are written through the page cache as before.
-
-    :attr:`index` is the first page not yet on disk: a broken stream resumes there.
+    TLS decrypts straight into the page's buffer and SHA-256 reads it there. Files are
+    written through the page cache: O_DIRECT (as the hub's store does from its worker
+    threads) would make this one thread wait for the disk at every page.
     """
 
     def __init__(
@@ -624,49 +610,26 @@ class _PageWriter:
     ) -> None:
         self.out, self.manifest, self.chosen = out, manifest, chosen
         self.index, self.result, self.on_progress = index, result, on_progress
-        self._next = index  # the next page to receive (``index`` trails it by the writes)
-        self._bufs = [mmap.mmap(-1, 1 << 20), mmap.mmap(-1, 1 << 20)]  # block-aligned
-        self._writes: list[tuple[int, Future[None]] | None] = [None, None]
-        self._slot = 0
-        self._direct = bool(_O_DIRECT)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-writer")
+        self._buf = bytearray(1 << 20)  # one page at a time, reused (grows for a larger page)
         self._dirs = {
             vi: str(page_path(out, PageRef("", vi, v.title, 1, "", 1, "x"), manifest).parent)
             for vi, v in enumerate(manifest.volumes, 1)
         }
 
-    def close(self) -> None:
-        """Wait for the last writes (their errors are raised) and stop the writer thread."""
-        try:
-            self._drain()
-        finally:
-            self._pool.shutdown(wait=True)
-
     def take(self, recv_into: Callable[[memoryview], int], early: bytes, length: int) -> None:
-        """Read ``length`` bytes of pages from ``recv_into`` (after ``early``, already read).
-
-        Returns (or raises) only once every page it verified is on disk."""
-        try:
-            self._take(recv_into, early, length)
-        finally:
-            self._drain()
-
-    def _take(self, recv_into: Callable[[memoryview], int], early: bytes, length: int) -> None:
+        """Read ``length`` bytes of pages from ``recv_into`` (after ``early``, already read)."""
         pending = memoryview(early)
         left = length
-        while left and self._next < len(self.chosen):
-            ref, page = self.chosen[self._next]
+        while left and self.index < len(self.chosen):
+            ref, page = self.chosen[self.index]
             size = page.size
             if size > left:
                 raise CorruptData(
                     N_("{ref}: the hub's answer ends inside this page"), params={"ref": ref}
                 )
-            slot = self._slot
-            self._settle(slot)  # its buffer is free again
-            padded = -(-size // _BLOCK) * _BLOCK
-            if len(self._bufs[slot]) < padded:  # the old one goes with its last view
-                self._bufs[slot] = mmap.mmap(-1, padded)
-            buf = memoryview(self._bufs[slot])
+            if len(self._buf) < size:
+                self._buf = bytearray(size)
+            buf = memoryview(self._buf)
             got = min(len(pending), size)
             buf[:got] = pending[:got]
             pending = pending[got:]
@@ -676,80 +639,28 @@ class _PageWriter:
                     raise _ShortBody(f"stream ended inside {ref}")
                 got += n
             left -= size
-            if hashlib.sha256(buf[:size]).hexdigest() != page.sha256:
-                raise CorruptData(
-                    N_("{ref}: received bytes do not match the manifest's hash"),
-                    params={"ref": ref},
-                )
-            final = f"{self._dirs[ref.volume]}/{ref.name}"
-            self._writes[slot] = (size, self._pool.submit(self._write, buf, size, final))
-            self._next += 1
-            self._slot ^= 1
+            self._finish(ref, page, buf)
         if left or pending:
             raise CorruptData(N_("hub sent more bytes than the manifest lists"))
 
-    def _settle(self, slot: int) -> None:
-        """Wait for the write from ``slot`` (in page order: the other slot's came first)."""
-        entry = self._writes[slot]
-        if entry is None:
-            return
-        self._writes[slot] = None
-        size, done = entry
-        done.result()
-        self.result.pages += 1
-        self.result.bytes += size
-        if self.on_progress:
-            self.on_progress(1, size)
-        self.index += 1
-
-    def _drain(self) -> None:
-        """Settle both writes, the older first; if it failed, still wait for the newer."""
-        older, newer = self._slot, self._slot ^ 1
-        try:
-            self._settle(older)
-        except BaseException:
-            entry, self._writes[newer] = self._writes[newer], None
-            if entry is not None:
-                with contextlib.suppress(BaseException):
-                    entry[1].result()
-            raise
-        self._settle(newer)
-
-    def _write(self, buf: memoryview, size: int, final: str) -> None:
-        """Write the page as ``final + ".part"``, then rename it into place (writer thread)."""
+    def _finish(self, ref: PageRef, page: Page, buf: memoryview) -> None:
+        size = page.size
+        if hashlib.sha256(buf[:size]).hexdigest() != page.sha256:
+            raise CorruptData(
+                N_("{ref}: received bytes do not match the manifest's hash"), params={"ref": ref}
+            )
+        final = f"{self._dirs[ref.volume]}/{ref.name}"
         part = final + ".part"
         try:
-            if not (self._direct and self._write_direct(part, buf, size)):
-                with open(part, "wb", buffering=0) as fh:
-                    fh.write(buf[:size])
+            with open(part, "wb", buffering=0) as fh:
+                fh.write(buf[:size])
             os.replace(part, final)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(part)
             raise
-
-    def _write_direct(self, part: str, buf: memoryview, size: int) -> bool:
-        """False (and never again for this pull) if the file system refuses ``O_DIRECT``."""
-        padded = -(-size // _BLOCK) * _BLOCK
-        try:
-            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_DIRECT, 0o644)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                raise
-            self._direct = False
-            return False
-        try:
-            try:
-                written = os.write(fd, buf[:padded])
-            except OSError as exc:
-                if exc.errno != errno.EINVAL:
-                    raise
-                self._direct = False
-                return False
-            if written != padded:  # only a full disk writes short here
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), part)
-            if padded != size:
-                os.ftruncate(fd, size)
-        finally:
-            os.close(fd)
-        return True
+        self.result.pages += 1
+        self.result.bytes += size
+        if self.on_progress:
+            self.on_progress(1, size)
+        self.index += 1
