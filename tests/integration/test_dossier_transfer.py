@@ -412,3 +412,71 @@ def test_a_manifest_that_is_not_json_is_refused(api: httpx.Client) -> None:
     )
     assert r.status_code == 422
     assert r.json()["problems"][0]["field"] == "body"
+
+
+def test_a_pack_asks_the_database_about_its_own_pages_not_the_whole_version(
+    hub: LiveServer, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting what is still missing after each pack over every page of the version made
+    a push quadratic; now the whole version is asked about once per hub process, then each
+    pack only about its own pages (and, once few remain, about those few)."""
+    from casebridge.services import dossiers as service
+    from casebridge.store.dossier_repository import DossierRepository
+
+    monkeypatch.setattr(service, "_RECHECK", 4)
+    asked: list[int] = []  # hashes per question (every "which are held" goes through _held)
+    real = DossierRepository._held
+
+    def counting(self: DossierRepository, what: str, hashes: object) -> list[tuple[object]]:
+        hashes = list(hashes)  # type: ignore[call-overload]
+        asked.append(len(hashes))
+        return real(self, what, hashes)
+
+    monkeypatch.setattr(DossierRepository, "_held", counting)
+    folder, manifest = _packed(tmp_path, volumes=4, pages=10, size=3000)  # 40 pages
+    seen: list[tuple[int, str]] = []
+
+    def on_pack(_n: int, _b: int, result: object) -> None:
+        seen.append((result.pages_sent, result.status))  # type: ignore[attr-defined]
+
+    with HubClient(hub.url, token) as client:
+        client.parallel = 1  # acknowledgements in order, so the counts can be checked
+        pushed = client.push(folder, manifest, pack_bytes=12_500, on_pack=on_pack)  # type: ignore[arg-type]
+    assert pushed.status == "complete"
+    assert pushed.packs_sent == 10
+    assert seen[-1] == (40, "complete")
+    assert all(status == "receiving" for _, status in seen[:-1])
+    # registration asks about all 40 once, the first pack's count once more; after that
+    # no call asks about more than one pack's pages (4) or the few left (_RECHECK = 4)
+    assert asked.count(40) == 2
+    assert max(asked[asked.index(40) + 2 :]) <= 4
+
+
+def test_pages_another_hub_process_stored_complete_the_version(
+    api: httpx.Client, container: Container, tmp_path: Path
+) -> None:
+    """Hub processes share the database, not their memory: pages recorded by another
+    process (simulated: recorded straight into the store and the database) are found when
+    few remain, and the version completes on this process's next pack."""
+    folder, manifest = _packed(tmp_path)  # 10 pages
+    pages = _pages(folder)
+    (h1, d1) = pages[0]
+    first = _post_pack(api, manifest, frame_header(h1, len(d1)) + d1)
+    assert first.status_code == 200, first.text
+    assert first.json()["missing_count"] == 9
+    store = container.page_store()
+    for sha, data in pages[1:9]:  # what "the other process" stored
+        store.put(sha, data)
+    store.sync()
+    with container.uow() as uow:
+        uow.dossiers.add_pages({sha: len(data) for sha, data in pages[1:9]})
+        uow.commit()
+    h10, d10 = pages[9]
+    last = api.post(
+        f"/api/v1/dossiers/D-2026-001/versions/{manifest.root}/packs",  # type: ignore[attr-defined]
+        content=frame_header(h10, len(d10)) + d10,
+        headers={"Content-Type": MEDIA_TYPE},
+    )
+    assert last.status_code == 200, last.text
+    assert last.json()["missing_count"] == 0
+    assert last.json()["status"] == "complete"

@@ -192,7 +192,7 @@ class Manifest:
     def total_bytes(self) -> int:
         return sum(sum(d.pages.sizes()) for v in self.volumes for d in v.documents)
 
-    def distinct_pages(self) -> Mapping[str, int]:
+    def distinct_pages(self) -> PageSizes:
         """Page hash → size, each hash once (the same scan may appear in two documents).
 
         Computed once per manifest (read-only): the hub asks it for every pack it receives.

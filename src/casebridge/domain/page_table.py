@@ -280,6 +280,15 @@ class PageSizes(Mapping[str, int]):
                 return mid
         return -1
 
+    def position(self, key: str) -> int:
+        """Where a hash sits among the distinct pages (``0 <= i < len``), or -1: an index
+        for per-page flags kept beside this table."""
+        return self._index(key)
+
+    def key_at(self, i: int) -> str:
+        """The hash at :meth:`position` ``i``."""
+        return self._keys[32 * i : 32 * i + 32].hex()
+
     def __getitem__(self, key: str) -> int:
         i = self._index(key)
         if i >= 0:

@@ -151,7 +151,9 @@ class DossierRepository:
         """Drop acceptance records (a page found corrupt must be re-sent, not served).
 
         A caller must also set the versions holding these pages back to ``receiving``:
-        registering a child of a ``complete`` version trusts that every page of it is held.
+        registering a child of a ``complete`` version trusts that every page of it is held;
+        and call ``services.dossiers.forget_holdings`` in every hub process (their per-version
+        flags of held pages would still count these as held).
         """
         for h in hashes:
             row = self.session.get(DossierPage, h)
