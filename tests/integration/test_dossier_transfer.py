@@ -424,15 +424,15 @@ def test_a_pack_asks_the_database_about_its_own_pages_not_the_whole_version(
     from casebridge.store.dossier_repository import DossierRepository
 
     monkeypatch.setattr(service, "_RECHECK", 4)
-    asked: list[int] = []  # hashes per question (every "which are held" goes through _held)
-    real = DossierRepository._held
+    asked: list[int] = []  # hashes per question (every "which are held" is present())
+    real = DossierRepository.present
 
-    def counting(self: DossierRepository, what: str, hashes: object) -> list[tuple[object]]:
+    def counting(self: DossierRepository, hashes: object) -> set[str]:
         hashes = list(hashes)  # type: ignore[call-overload]
         asked.append(len(hashes))
-        return real(self, what, hashes)
+        return real(self, hashes)
 
-    monkeypatch.setattr(DossierRepository, "_held", counting)
+    monkeypatch.setattr(DossierRepository, "present", counting)
     folder, manifest = _packed(tmp_path, volumes=4, pages=10, size=3000)  # 40 pages
     seen: list[tuple[int, str]] = []
 

@@ -140,8 +140,8 @@ def test_unreachable_postgres_is_one_clear_error() -> None:
 def test_held_pages_are_counted_in_chunks_of_a_few_statement_shapes(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    """The pack acknowledgement asks about thousands of hashes a chunk at a time, padded to a
-    few lengths: the answer must be the same whatever the chunking, duplicates included."""
+    """Registration asks about thousands of hashes a chunk at a time, padded to a few
+    lengths: the answer must be the same whatever the chunking, duplicates included."""
     import hashlib
 
     from casebridge.domain.dossier import Page, Pages, PageSizes
@@ -153,12 +153,12 @@ def test_held_pages_are_counted_in_chunks_of_a_few_statement_shapes(
         assert uow.dossiers.add_pages(held) == len(held)
         uow.commit()
     with uow_factory() as uow:
-        assert uow.dossiers.count_present(hashes) == len(held)
-        assert uow.dossiers.count_present(hashes + hashes[:50]) == len(held)  # a list repeats
+        assert uow.dossiers.present(hashes) == set(held)
+        assert uow.dossiers.present(hashes + hashes[:50]) == set(held)  # a list repeats
         assert uow.dossiers.present(hashes[:10]) == {hashes[0], hashes[3], hashes[6], hashes[9]}
         distinct = PageSizes([Pages([Page("x", "image/jpeg", 10, h) for h in hashes])])
-        assert uow.dossiers.count_present(distinct.keys()) == len(held)
-        assert uow.dossiers.count_present([]) == 0
+        assert uow.dossiers.present(distinct.keys()) == set(held)
+        assert uow.dossiers.present([]) == set()
         assert uow.dossiers.add_pages(held) == 0  # recorded once
     assert [len(_padded(hashes[:n])) for n in (1, 8, 9, 64, 65, 900)] == [8, 8, 64, 64, 900, 900]
     assert _padded(hashes[:3])[3:] == [hashes[2]] * 5

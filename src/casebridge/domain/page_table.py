@@ -257,8 +257,9 @@ class PageSizes(Mapping[str, int]):
         buckets[256] = count
         self._buckets = buckets
 
-    def _index(self, key: Any) -> int:
-        """Position of a hex hash among the sorted keys, or -1."""
+    def position(self, key: Any) -> int:
+        """Where a hex hash sits among the sorted keys (``0 <= i < len``), or -1: the lookup,
+        and an index for per-page flags kept beside this table."""
         if type(key) is not str or len(key) != 64:
             return -1
         try:
@@ -280,17 +281,12 @@ class PageSizes(Mapping[str, int]):
                 return mid
         return -1
 
-    def position(self, key: str) -> int:
-        """Where a hash sits among the distinct pages (``0 <= i < len``), or -1: an index
-        for per-page flags kept beside this table."""
-        return self._index(key)
-
     def key_at(self, i: int) -> str:
         """The hash at :meth:`position` ``i``."""
         return self._keys[32 * i : 32 * i + 32].hex()
 
     def __getitem__(self, key: str) -> int:
-        i = self._index(key)
+        i = self.position(key)
         if i >= 0:
             return self._sizes[i]
         if self._odd and key in self._odd:
@@ -298,10 +294,10 @@ class PageSizes(Mapping[str, int]):
         raise KeyError(key)
 
     def __contains__(self, key: object) -> bool:
-        return self._index(key) >= 0 or (bool(self._odd) and key in self._odd)
+        return self.position(key) >= 0 or (bool(self._odd) and key in self._odd)
 
     def get(self, key: str, default: Any = None) -> Any:
-        i = self._index(key)
+        i = self.position(key)
         if i >= 0:
             return self._sizes[i]
         return self._odd.get(key, default) if self._odd else default

@@ -244,13 +244,6 @@ def _holding(
         return _HOLDINGS.setdefault(container.engine, {}).setdefault(key, made)
 
 
-def forget_holdings() -> None:
-    """Drop every :class:`_Holding` (after acceptance records were dropped: a page the
-    flags say is held may not be any more)."""
-    with _MANIFESTS_LOCK:
-        _HOLDINGS.clear()
-
-
 def _version(uow: UnitOfWork, dossier_id: str, root: str) -> DossierVersion:
     version = uow.dossiers.version(dossier_id, root)
     if version is None:

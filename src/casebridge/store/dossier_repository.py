@@ -7,7 +7,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
@@ -83,18 +83,9 @@ class DossierRepository:
         return version
 
     def present(self, hashes: Iterable[str]) -> set[str]:
-        """Which of these page hashes the hub holds (verified and durable)."""
-        return {r[0] for r in self._held("sha256", hashes)}
+        """Which of these page hashes the hub holds (verified and durable).
 
-    def count_present(self, hashes: Iterable[str]) -> int:
-        """How many of these page hashes the hub holds (a pack's acknowledgement needs only
-        the count: no row per page comes back)."""
-        return sum(int(r[0]) for r in self._held("count(*)", hashes))
-
-    def _held(self, what: str, hashes: Iterable[str]) -> list[tuple[Any, ...]]:
-        """``SELECT what FROM dossier_page WHERE sha256 IN hashes``, in bounded chunks.
-
-        The hot query of a transfer (every pack asks it for the whole version, thousands of
+        A hot query of a transfer (registration asks it for the whole version, thousands of
         hashes): it goes to the driver as plain SQL, because building an expanding ``IN``
         of thousands of bound parameters costs SQLAlchemy milliseconds per call. The hashes
         are taken a chunk at a time: a packed manifest makes its hash strings as they are
@@ -103,25 +94,24 @@ class DossierRepository:
         chunks = _chunks(hashes, _CHUNK)
         first = next(chunks, None)
         if first is None:
-            return []
+            return set()
         chunks = itertools.chain([first], chunks)
         self.session.flush()  # the raw cursor below sees only what was flushed
         conn = self.session.connection()
         dialect = conn.dialect
         mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-        column = DossierPage.sha256 if what == "sha256" else func.count()
-        rows: list[tuple[Any, ...]] = []
+        held: set[str] = set()
         if mark is None:  # a driver with another paramstyle: the portable (slower) way
             for chunk in chunks:
-                query = select(column).where(DossierPage.sha256.in_(chunk))
-                rows.extend(tuple(r) for r in self.session.execute(query))
-            return rows
+                query = select(DossierPage.sha256).where(DossierPage.sha256.in_(chunk))
+                held.update(self.session.scalars(query))
+            return held
         # The DB-API cursor of this session's connection (same transaction): its rows come
         # back as C tuples, without SQLAlchemy's per-row result processing.
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             for chunk in chunks:
-                head = f"SELECT {what} FROM dossier_page WHERE sha256"  # noqa: S608
+                head = "SELECT sha256 FROM dossier_page WHERE sha256"
                 if dialect.name == "postgresql":
                     cursor.execute(f"{head} = ANY(%s)", (chunk,))
                 elif dialect.name == "sqlite" and _JSON_EACH:
@@ -131,8 +121,8 @@ class DossierRepository:
                 else:  # padded to one of a few lengths: see _padded
                     chunk = _padded(chunk)
                     cursor.execute(f"{head} IN ({','.join([mark] * len(chunk))})", chunk)
-                rows.extend(cursor.fetchall())
-            return rows
+                held.update(r[0] for r in cursor.fetchall())
+            return held
         finally:
             cursor.close()
 
@@ -151,9 +141,9 @@ class DossierRepository:
         """Drop acceptance records (a page found corrupt must be re-sent, not served).
 
         A caller must also set the versions holding these pages back to ``receiving``:
-        registering a child of a ``complete`` version trusts that every page of it is held;
-        and call ``services.dossiers.forget_holdings`` in every hub process (their per-version
-        flags of held pages would still count these as held).
+        registering a child of a ``complete`` version trusts that every page of it is held.
+        Nothing calls this yet: a caller would also have to clear every hub process's
+        ``services.dossiers._HOLDINGS``, whose flags would still count these pages as held.
         """
         for h in hashes:
             row = self.session.get(DossierPage, h)
