@@ -20,10 +20,11 @@ from rich.table import Table
 from casebridge import __version__
 from casebridge.bootstrap import Container, bootstrap
 from casebridge.cli_codes import codes_app
-from casebridge.cli_common import JsonFlag, print_json, run_guarded
+from casebridge.cli_common import JsonFlag, print_json, run_guarded, say
 from casebridge.cli_dossier import dossier_app
 from casebridge.config import Settings, load_settings
 from casebridge.errors import CasebridgeError
+from casebridge.i18n import N_
 from casebridge.logs import configure_logging
 from casebridge.services.auth import issue_token
 from casebridge.services.setup import InitReport, initialise
@@ -103,7 +104,14 @@ def db_upgrade(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(data)
     else:
-        out.print(f"database {data['database']}: {before or 'empty'} → {after}")
+        out.print(
+            say(
+                N_("database {database}: {before} → {after}"),
+                database=data["database"],
+                before=before or say(N_("empty")),
+                after=after,
+            )
+        )
 
 
 @db_app.command("current")
@@ -121,7 +129,14 @@ def db_current(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(data)
     else:
-        out.print(f"database {data['database']}: at {data['current']}, head {data['head']}")
+        out.print(
+            say(
+                N_("database {database}: at {current}, head {head}"),
+                database=data["database"],
+                current=data["current"],
+                head=data["head"],
+            )
+        )
 
 
 def _save_tokens(var_dir: Path, issued: dict[str, str]) -> Path:
@@ -165,9 +180,17 @@ def init(
         return
     if report.changed:
         created = ", ".join(f"{n} {what}" for what, n in sorted(report.created.items()))
-        out.print(f"initialised {data['database']}: created {created}")
+        out.print(
+            say(
+                N_("initialised {database}: created {created}"),
+                database=data["database"],
+                created=created,
+            )
+        )
     else:
-        out.print(f"{data['database']} already initialised; nothing changed")
+        out.print(
+            say(N_("{database} already initialised; nothing changed"), database=data["database"])
+        )
 
 
 @admin_app.command("token")
@@ -204,7 +227,7 @@ def admin_password(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+        password = typer.prompt(say(N_("new password")), hide_input=True, confirmation_prompt=True)
     c = bootstrap(settings())
     try:
         require_current(c.engine)
@@ -212,7 +235,7 @@ def admin_password(
             set_password(uow, username, password)
     finally:
         c.close()
-    out.print(f"password set for {username}")
+    out.print(say(N_("password set for {username}"), username=username))
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -224,7 +247,8 @@ def _check_port_free(host: str, port: int) -> None:
             s.bind((host, port))
         except OSError as exc:
             raise CasebridgeError(
-                f"cannot listen on {host}:{port}: {exc.strerror}; set CASEBRIDGE_PORT or --port"
+                N_("cannot listen on {host}:{port}: {reason}; set CASEBRIDGE_PORT or --port"),
+                params={"host": host, "port": port, "reason": exc.strerror},
             ) from None
 
 
@@ -244,9 +268,12 @@ def tls_options(s: Settings) -> dict[str, Any]:
         ("tls_client_ca_file", s.tls_client_ca_file),
     ):
         if path is not None and not path.exists():
-            raise CasebridgeError(f"setting {name}: file {path} does not exist")
+            raise CasebridgeError(
+                N_("setting {name}: file {path} does not exist"),
+                params={"name": name, "path": path},
+            )
     if s.tls_key_file is None:
-        raise CasebridgeError("setting tls_key_file is required with tls_cert_file")
+        raise CasebridgeError(N_("setting tls_key_file is required with tls_cert_file"))
     opts.update(ssl_certfile=str(s.tls_cert_file), ssl_keyfile=str(s.tls_key_file))
     if s.tls_client_ca_file is not None:
         opts.update(ssl_ca_certs=str(s.tls_client_ca_file), ssl_cert_reqs=ssl.CERT_OPTIONAL)
@@ -296,7 +323,12 @@ def serve(
     h, p = host or s.host, s.port if port is None else port
     try:
         _serve(
-            c, h, p, on_ready=lambda _srv: out.print(f"casebridge hub listening on http://{h}:{p}")
+            c,
+            h,
+            p,
+            on_ready=lambda _srv: out.print(
+                say(N_("casebridge hub listening on {url}"), url=f"http://{h}:{p}")
+            ),
         )
     except KeyboardInterrupt:
         pass
@@ -331,35 +363,45 @@ def demo(
 
     def ready(_server: Any) -> None:
         url = f"http://{host}:{p}"
-        table = Table(title="demo users (API tokens are in var/demo-tokens.json)")
-        table.add_column("user")
-        table.add_column("name")
-        table.add_column("roles")
-        table.add_column("token")
+        table = Table(title=say(N_("demo users (API tokens are in var/demo-tokens.json)")))
+        for col in (N_("user"), N_("name"), N_("roles"), N_("token")):
+            table.add_column(say(col))
         for name, display, roles in users:
             table.add_row(name, display, roles, tokens.get(name, "")[:14] + "…")
-        out.print(f"\n[bold]casebridge hub[/bold] running at [bold]{url}[/bold]")
+        out.print(
+            "\n" + say(N_("[bold]casebridge hub[/bold] running at [bold]{url}[/bold]"), url=url)
+        )
         out.print(table)
         t = tokens.get("police.handler", "TOKEN")
-        out.print("Try:")
-        out.print(f"  open {url}/api/docs            — the API, interactive")
+        out.print(say(N_("Try:")))
+        api = say(N_("the API, interactive"))
+        out.print(f"  open {url}/api/docs            — {api}")
         out.print(f"  curl {url}/healthz")
         out.print(f"  curl -H 'Authorization: Bearer {t}' {url}/api/v1/me")
         out.print(f"  curl -H 'Authorization: Bearer {t}' {url}/api/v1/cases")
         out.print(f"  curl -H 'Authorization: Bearer {t}' {url}/api/v1/alerts")
         out.print(f"  curl -H 'Authorization: Bearer {t}' {url}/api/v1/inbox")
-        out.print("Press Ctrl-C to stop.\n")
+        out.print(say(N_("Press Ctrl-C to stop.")) + "\n")
 
-    what = "created demo region" if report.changed else "demo region already in place"
-    what += f"; {seeded} demo exchanges created" if seeded else "; demo cases in place"
-    out.print(f"{what}; database {describe_url(str(c.engine.url))}")
+    out.print(
+        say(
+            N_("{region}; {cases}; database {database}"),
+            region=say(N_("created demo region"))
+            if report.changed
+            else say(N_("demo region already in place")),
+            cases=say(N_("{count} demo exchanges created"), count=seeded)
+            if seeded
+            else say(N_("demo cases in place")),
+            database=describe_url(str(c.engine.url)),
+        )
+    )
     try:
         _serve(c, host, p, on_ready=ready)
     except KeyboardInterrupt:
         pass  # uvicorn has already shut down gracefully; Ctrl-C is the normal way out
     finally:
         c.close()
-    out.print("casebridge hub stopped.")
+    out.print(say(N_("casebridge hub stopped.")))
 
 
 def _register_feature_commands() -> None:

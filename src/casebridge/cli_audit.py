@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 
 from casebridge.audit.proof import verify_export
-from casebridge.cli_common import JsonFlag, print_json
+from casebridge.cli_common import JsonFlag, print_json, say
 from casebridge.errors import CasebridgeError, InvalidInput
+from casebridge.i18n import N_
 
 __all__ = ["audit_app"]
 
@@ -42,11 +43,18 @@ def verify(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(report.as_dict())
     elif report.ok:
-        out.print(f"audit log intact: {report.events} events, {report.checkpoints} checkpoints")
+        out.print(
+            say(
+                N_("audit log intact: {events} events, {checkpoints} checkpoints"),
+                events=report.events,
+                checkpoints=report.checkpoints,
+            )
+        )
     if not report.ok:
         bad = report.first_bad or {}
         raise AuditBroken(
-            f"audit log verification failed at event #{bad.get('seq')}: {bad.get('problem')}"
+            N_("audit log verification failed at event #{seq}: {problem}"),
+            params={"seq": bad.get("seq"), "problem": bad.get("problem")},
         )
 
 
@@ -67,7 +75,7 @@ def checkpoint(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(data)
     else:
-        out.print(f"checkpoint: {data}")
+        out.print(say(N_("checkpoint: {data}"), data=data))
 
 
 @audit_app.command("export")
@@ -93,7 +101,7 @@ def export(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        out.print(f"wrote {len(doc['events'])} events to {output}")
+        out.print(say(N_("wrote {count} events to {path}"), count=len(doc["events"]), path=output))
 
 
 @audit_app.command("verify-proof")
@@ -107,11 +115,17 @@ def verify_proof(
         doc = json.loads(file.read_text(encoding="utf-8"))
         trusted = key.read_text(encoding="utf-8") if key else None
     except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"cannot read {file}: {exc}") from None
+        raise InvalidInput(
+            N_("cannot read {file}: {reason}"), params={"file": file, "reason": exc}
+        ) from None
     report = verify_export(doc, trusted)
     if as_json:
         print_json({"ok": report.ok, "events": report.events, "problems": report.problems})
     elif report.ok:
-        out.print(f"{report.events} events verified against the signed tree head")
+        out.print(
+            say(N_("{events} events verified against the signed tree head"), events=report.events)
+        )
     if not report.ok:
-        raise AuditBroken(f"proof verification failed: {report.problems[0]}")
+        raise AuditBroken(
+            N_("proof verification failed: {problem}"), params={"problem": report.problems[0]}
+        )

@@ -15,9 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from casebridge.cli_common import JsonFlag, print_json
+from casebridge.cli_common import JsonFlag, cli_lang, print_json, say
 from casebridge.domain.codes import Entry
-from casebridge.errors import InvalidInput, Problem
+from casebridge.errors import InvalidInput, Problem, Said
+from casebridge.i18n import N_, tr
 from casebridge.services import standards as service
 from casebridge.standards.registry import load_standards
 
@@ -34,13 +35,17 @@ def _entries_table(title: str, rows: list[tuple[str, Entry]], with_table: bool) 
     std = load_standards()
     t = Table(title=title)
     if with_table:
-        t.add_column("table")
-    for col in ("code", "name_zh", "name_en", "detail"):
-        t.add_column(col)
+        t.add_column(say(N_("table")))
+    for col in (N_("code"), N_("name_zh"), N_("name_en"), N_("detail")):
+        t.add_column(say(col))
     for table, e in rows:
         known = std.table(table).entries
         succ = ", ".join(f"{c} {known[c].name_zh}" for c in e.successors)
-        detail = f"retired → {succ or '(cancelled)'}" if e.retired else ""
+        detail = (
+            say(N_("retired → {successors}"), successors=succ or say(N_("(cancelled)")))
+            if e.retired
+            else ""
+        )
         if "article" in e.extra:
             detail = f"第{e.extra['article']}条 " + detail if e.extra["article"] else detail
         cells = [e.code, e.name_zh, e.name_en, detail.strip()]
@@ -49,9 +54,13 @@ def _entries_table(title: str, rows: list[tuple[str, Entry]], with_table: bool) 
 
 
 def _fail(message: str, problems: list[Problem]) -> None:
-    sys.stderr.write(f"error: {message}\n")
+    """Like :func:`casebridge.cli_common.run_guarded`, in the user's language."""
+    lang = cli_lang()
+    sys.stderr.write(tr(N_("error: {message}"), lang, {"message": message}) + "\n")
     for p in problems:
-        sys.stderr.write(f"  - {p.field}: {p.message}" + (f" ({p.code})" if p.code else "") + "\n")
+        sys.stderr.write(
+            f"  - {p.field}: {p.localized(lang)}" + (f" ({p.code})" if p.code else "") + "\n"
+        )
     raise typer.Exit(1)
 
 
@@ -71,9 +80,9 @@ def list_(
         if as_json:
             print_json({"tables": data, "dialects": dialects})
             return
-        t = Table(title="standard code tables")
-        for col in ("table", "title", "version", "effective", "codes"):
-            t.add_column(col)
+        t = Table(title=say(N_("standard code tables")))
+        for col in (N_("table"), N_("title"), N_("version"), N_("effective"), N_("codes")):
+            t.add_column(say(col))
         for row in data:
             t.add_row(
                 str(row["table"]),
@@ -84,8 +93,14 @@ def list_(
             )
         _out.print(t)
         for d in std.dialects.values():
-            flag = " (synthetic)" if d.synthetic else ""
-            _out.print(f"dialect {d.name}{flag} v{d.version}: {', '.join(sorted(d.tables))}")
+            line = (
+                N_("dialect {name} (synthetic) v{version}: {tables}")
+                if d.synthetic
+                else N_("dialect {name} v{version}: {tables}")
+            )
+            _out.print(
+                say(line, name=d.name, version=d.version, tables=", ".join(sorted(d.tables)))
+            )
         return
     tab = std.table(table)
     entries = tab.current() if current else list(tab.entries.values())
@@ -137,7 +152,9 @@ def search(
     if as_json:
         print_json([{"table": t, **std.describe(t, e)} for t, e in hits])
     else:
-        _entries_table(f"{len(hits)} match(es) for {text!r}", hits, True)
+        _entries_table(
+            say(N_("{count} match(es) for {text}"), count=len(hits), text=repr(text)), hits, True
+        )
 
 
 @codes_app.command()
@@ -154,8 +171,12 @@ def convert(
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        problem = Problem("", f"not JSON: {exc.msg} at line {exc.lineno}", rule="json")
-        raise InvalidInput("payload is not valid JSON", problems=[problem]) from None
+        problem = Problem(
+            "",
+            Said(N_("not JSON: {reason} at line {line}"), reason=exc.msg, line=exc.lineno),
+            rule="json",
+        )
+        raise InvalidInput(N_("payload is not valid JSON"), problems=[problem]) from None
     try:
         res = service.convert_payload(payload, source, target)
     except InvalidInput as exc:
@@ -180,7 +201,15 @@ def convert(
         versions = ", ".join(
             f"{k} {v}" for k, v in {**res.table_versions, **res.mapping_versions}.items()
         )
-        sys.stderr.write(f"converted {source} → {target} using {versions}\n")
+        sys.stderr.write(
+            say(
+                N_("converted {source} → {target} using {versions}"),
+                source=source,
+                target=target,
+                versions=versions,
+            )
+            + "\n"
+        )
 
 
 @codes_app.command()
@@ -197,8 +226,12 @@ def validate(
     if as_json:
         print_json(res.as_dict())
     else:
-        _out.print(f"{kind} {text!r}: {'valid' if res.valid else 'INVALID'}")
+        verdict = N_("{kind} {text}: valid") if res.valid else N_("{kind} {text}: INVALID")
+        _out.print(say(verdict, kind=kind, text=repr(text)))
         for k, v in res.details.items():
             _out.print(f"  {k}: {v}")
     if not res.valid:
-        _fail(f"invalid {kind}", [Problem(kind, r, text, "invalid") for r in res.reasons])
+        _fail(
+            Said(N_("invalid {kind}"), kind=kind),
+            [Problem(kind, r, text, "invalid") for r in res.reasons],
+        )

@@ -28,7 +28,7 @@ from rich.table import Table
 
 from casebridge.cli_common import JsonFlag, cli_lang, say
 from casebridge.domain.dossier import Manifest
-from casebridge.errors import CorruptData, InvalidInput, Problem
+from casebridge.errors import CorruptData, InvalidInput, Problem, Said
 from casebridge.gateway.dossier_client import HubClient, PushResult
 from casebridge.gateway.dossier_folder import (
     MANIFEST_NAME,
@@ -277,7 +277,9 @@ def _parse_documents(spec: str | None) -> list[tuple[int, int]] | None:
         if not (vol.isdigit() and doc.isdigit()):
             raise InvalidInput(
                 N_("bad --documents"),
-                problems=[Problem("documents", f"{part!r} is not VOLUME.DOC")],
+                problems=[
+                    Problem("documents", Said(N_("{part} is not VOLUME.DOC"), part=repr(part)))
+                ],
             )
         docs.append((int(vol), int(doc)))
     return docs

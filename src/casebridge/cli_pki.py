@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from casebridge.cli_common import JsonFlag
+from casebridge.cli_common import JsonFlag, say
+from casebridge.i18n import N_
 from casebridge.security.pki import ensure_ca, issue_client, issue_server
 
 __all__ = ["pki_app"]
@@ -47,7 +48,15 @@ def init(
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
-    out.print(f"CA {ca}\nhub certificate {server.cert}\nset:")
+    out.print(
+        "\n".join(
+            (
+                say(N_("CA {path}"), path=ca),
+                say(N_("hub certificate {path}"), path=server.cert),
+                say(N_("set:")),
+            )
+        )
+    )
     for k, v in env.items():
         out.print(f"  {k}={v}")
 

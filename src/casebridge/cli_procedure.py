@@ -11,14 +11,16 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from casebridge.cli_common import JsonFlag, print_json
+from casebridge.cli_common import JsonFlag, print_json, say
 from casebridge.domain.catalog import LAWS
 from casebridge.domain.scenario import run_scenario
 from casebridge.domain.supervision import SupervisionPolicy
 from casebridge.errors import InvalidInput, NotFound, Problem
 from casebridge.hub.api.procedure import node_dict
+from casebridge.i18n import N_
 from casebridge.standards.calendar import load_calendar
 from casebridge.standards.catalog import load_catalog
 
@@ -54,9 +56,16 @@ def nodes_list(
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"{len(rows)} collaboration nodes (catalog {cat.version})")
-    for col in ("code", "名称", "from → to", "stages", "basis"):
-        table.add_column(col)
+    table = Table(
+        title=say(
+            N_("{count} collaboration nodes (catalog {version})"),
+            count=len(rows),
+            version=cat.version,
+        )
+    )
+    # 名称 is Chinese in both languages already (the node names are Chinese)
+    for col in (N_("code"), "名称", N_("from → to"), N_("stages"), N_("basis")):
+        table.add_column(say(col))
     for r in rows:
         table.add_row(
             r["code"] + (" ↩" if r["reply_to"] else ""),
@@ -77,40 +86,55 @@ def nodes_show(
     cat = load_catalog()
     node = cat.resolve(code)
     if node is None:
-        raise NotFound(f"no collaboration node {code!r}; see `casebridge nodes list`")
+        raise NotFound(
+            N_("no collaboration node {code}; see `casebridge nodes list`"),
+            params={"code": repr(code)},
+        )
     data = node_dict(node, cat.reply_to.get(node.code, ()))
     if as_json:
         print_json(data)
         return
     out.print(f"[bold]{data['code']}[/bold]  {data['name_zh']} / {data['name_en']}")
     out.print(f"  {data['kind']}: {', '.join(data['from'])} → {', '.join(data['to']) or '—'}")
-    out.print(f"  stages: {', '.join(data['stages'])}")
-    for k in ("required", "optional", "expected"):
+    out.print("  " + say(N_("stages: {stages}"), stages=", ".join(data["stages"])))
+    for k, line in _DOCUMENTS.items():
         if data["documents"][k]:
-            out.print(f"  documents {k}: {', '.join(data['documents'][k])}")
+            out.print("  " + say(line, documents=", ".join(data["documents"][k])))
     if data["replies"]:
-        out.print(f"  replies: {', '.join(data['replies'])}")
+        out.print("  " + say(N_("replies: {nodes}"), nodes=", ".join(data["replies"])))
     if data["reply_to"]:
-        out.print(f"  answers: {', '.join(data['reply_to'])}")
-    out.print(f"  effect: {data['effect']}")
-    out.print(f"  limits: { {k: v for k, v in data['limits'].items() if v} }")
+        out.print("  " + say(N_("answers: {nodes}"), nodes=", ".join(data["reply_to"])))
+    out.print("  " + say(N_("effect: {effect}"), effect=data["effect"]))
+    limits = {k: v for k, v in data["limits"].items() if v}
+    out.print("  " + say(N_("limits: {limits}"), limits=limits))
     for b in data["basis"]:
         law = LAWS[b["law"]][0]
         para = f"第{b['paragraph']}款" if b.get("paragraph") else ""
-        out.print(f"  basis: {law} 第{b['article']}条{para}")
+        out.print("  " + say(N_("basis: {basis}"), basis=f"{law} 第{b['article']}条{para}"))
+
+
+_DOCUMENTS = {
+    "required": N_("documents required: {documents}"),
+    "optional": N_("documents optional: {documents}"),
+    "expected": N_("documents expected: {documents}"),
+}
 
 
 def _load_scenario(path: Path) -> Any:
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(f"cannot read scenario {path}: {exc.strerror}") from None
+        raise InvalidInput(
+            N_("cannot read scenario {path}: {reason}"),
+            params={"path": path, "reason": exc.strerror},
+        ) from None
     try:
         return json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise InvalidInput(
-            f"scenario {path} is neither valid JSON nor YAML",
+            N_("scenario {path} is neither valid JSON nor YAML"),
             problems=[Problem(str(path), str(exc).splitlines()[0])],
+            params={"path": path},
         ) from None
 
 
@@ -135,14 +159,38 @@ def procedure_check(
         return
     st = result["state"]
     out.print(
-        f"as of {result['as_of']}: stage {st['stage']}, handled by {st['handler_agency_type']}"
+        say(
+            N_("as of {date}: stage {stage}, handled by {agency}"),
+            date=result["as_of"],
+            stage=st["stage"],
+            agency=st["handler_agency_type"],
+        )
     )
     for key, p in st["persons"].items():
-        custody = f"in custody ({p['custody_holder']})" if p["in_custody"] else "not in custody"
-        out.print(f"  {key} {p['name']}: measure {p['measure'] or '—'}, {custody}")
-    table = Table(title="limits")
-    for col in ("rule", "person", "start", "due", "status", "responsible", "basis"):
-        table.add_column(col)
+        custody = (
+            say(N_("in custody ({holder})"), holder=p["custody_holder"])
+            if p["in_custody"]
+            else say(N_("not in custody"))
+        )
+        line = say(
+            N_("{key} {name}: measure {measure}, {custody}"),
+            key=key,
+            name=p["name"],
+            measure=p["measure"] or "—",
+            custody=custody,
+        )
+        out.print(f"  {line}")
+    table = Table(title=say(N_("limits")))
+    for col in (
+        N_("rule"),
+        N_("person"),
+        N_("start"),
+        N_("due"),
+        N_("status"),
+        N_("responsible"),
+        N_("basis"),
+    ):
+        table.add_column(say(col))
     for v in result["limits"]:
         table.add_row(
             v["rule"],
@@ -156,15 +204,22 @@ def procedure_check(
     out.print(table)
     for a in result["alerts"]:
         out.print(
-            f"[bold]{a['severity']}[/bold] {a['kind']}: {a['message']} "
+            f"[bold]{a['severity']}[/bold] {a['kind']}: {escape(str(a['message']))} "
             f"→ {a['responsible_agency_type']} ({_basis(a['basis'])})"
         )
     for r in result["refused"]:
         for ref in r["refusals"]:
-            out.print(
-                f"[red]refused[/red] event {r['index']} {r['node']}: {ref['message']} "
-                f"[{ref['rule']}; {_basis(ref['basis']) or 'platform rule'}]"
+            # Escaped: Rich would read "[rule; basis]" as a style tag and drop it, so a
+            # refusal's rule and legal basis never reached the screen.
+            line = say(
+                N_("event {index} {node}: {reason} [{rule}; {basis}]"),
+                index=r["index"],
+                node=r["node"],
+                reason=ref["message"],
+                rule=ref["rule"],
+                basis=_basis(ref["basis"]) or say(N_("platform rule")),
             )
+            out.print(f"[red]{escape(say(N_('refused')))}[/red] {escape(line)}")
 
 
 def alerts_command(
@@ -183,7 +238,9 @@ def alerts_command(
     try:
         day = date.fromisoformat(as_of) if as_of else today_cn()
     except ValueError:
-        raise InvalidInput(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+        raise InvalidInput(
+            N_("--as-of {value} is not a date (YYYY-MM-DD)"), params={"value": repr(as_of)}
+        ) from None
     c = bootstrap(settings())
     try:
         require_current(c.engine)
@@ -203,7 +260,7 @@ def alerts_command(
         print_json({"as_of": day, "cases": data})
         return
     if not data:
-        out.print(f"no alerts as of {day}")
+        out.print(say(N_("no alerts as of {date}"), date=day))
     for case in data:
         out.print(f"[bold]{case['title']}[/bold] ({case['case_id']})")
         for a in case["alerts"]:

@@ -15,13 +15,15 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from casebridge.errors import ConfigError
+from casebridge.errors import ConfigError, Said
+from casebridge.i18n import N_
 
 __all__ = ["ENV_PREFIX", "Settings", "load_settings"]
 
 ENV_PREFIX = "CASEBRIDGE_"
-# Variables with the prefix that are not settings of the running system.
-_NOT_SETTINGS = {"CASEBRIDGE_CONFIG"}
+# Variables with the prefix that are not settings of the running system: the settings file,
+# and the command line's language (read by casebridge.i18n.cli_language, not a hub setting).
+_NOT_SETTINGS = {"CASEBRIDGE_CONFIG", "CASEBRIDGE_LANG"}
 _NOT_SETTINGS_PREFIXES = ("CASEBRIDGE_TEST_",)
 
 
@@ -133,7 +135,8 @@ def _check_unknown_env(environ: dict[str, str]) -> None:
         if key.startswith(_NOT_SETTINGS_PREFIXES):
             continue
         raise ConfigError(
-            f"unknown setting {key}; known settings: {', '.join(sorted(_field_env_names()))}"
+            N_("unknown setting {key}; known settings: {known}"),
+            params={"key": key, "known": ", ".join(sorted(_field_env_names()))},
         )
 
 
@@ -142,14 +145,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
+        raise ConfigError(N_("config file {path} does not exist"), params={"path": path}) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        raise ConfigError(
+            N_("config file {path} is not valid TOML: {reason}"),
+            params={"path": path, "reason": exc},
+        ) from None
     unknown = sorted(set(data) - set(Settings.model_fields))
     if unknown:
         raise ConfigError(
-            f"unknown setting {unknown[0]!r} in {path}; "
-            f"known settings: {', '.join(sorted(Settings.model_fields))}"
+            N_("unknown setting {key} in {path}; known settings: {known}"),
+            params={
+                "key": repr(unknown[0]),
+                "path": path,
+                "known": ", ".join(sorted(Settings.model_fields)),
+            },
         )
     return data
 
@@ -170,9 +180,14 @@ def load_settings(
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "?"
-        source = f"{ENV_PREFIX}{name.upper()}" if name not in init else f"{name} in {config_file}"
+        source = (
+            f"{ENV_PREFIX}{name.upper()}"
+            if name not in init
+            else Said(N_("{name} in {path}"), name=name, path=config_file)
+        )
         raise ConfigError(
-            f"invalid setting {source}: {err['msg']} (got {err.get('input')!r})"
+            N_("invalid setting {source}: {reason} (got {value})"),
+            params={"source": source, "reason": err["msg"], "value": repr(err.get("input"))},
         ) from None
 
 

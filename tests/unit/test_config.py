@@ -22,6 +22,13 @@ def test_unknown_environment_setting_is_named() -> None:
         load_settings(environ={"CASEBRIDGE_DATABSE_URL": "sqlite:///x.db"})
 
 
+def test_the_command_line_language_is_not_a_hub_setting() -> None:
+    """CASEBRIDGE_LANG picks the CLI's language; every command that loads settings (init,
+    audit, serve, …) once refused to start with it set ("unknown setting")."""
+    s = load_settings(environ={"CASEBRIDGE_LANG": "zh_Hans"})
+    assert s.port == 8000
+
+
 def test_test_only_variables_are_not_settings() -> None:
     s = load_settings(environ={"CASEBRIDGE_TEST_POSTGRES_URL": "postgresql+psycopg://x/y"})
     assert s.database_url == ""

@@ -12,6 +12,8 @@ from casebridge.audit.chain import event_hash
 from casebridge.audit.merkle import leaf_hash, verify_inclusion
 from casebridge.audit.signing import verify_signature
 from casebridge.audit.store import checkpoint_message
+from casebridge.errors import Said
+from casebridge.i18n import N_
 
 __all__ = ["ProofReport", "verify_export"]
 
@@ -40,26 +42,36 @@ def verify_export(doc: dict[str, Any], trusted_public_key: str | None = None) ->
         size, root = int(cp["size"]), str(cp["root"])
         message = checkpoint_message(size, root, datetime.fromisoformat(cp["signed_at"]))
     except (KeyError, TypeError, ValueError):
-        report.fail("the export has no readable checkpoint")
+        report.fail(Said(N_("the export has no readable checkpoint")))
         return report
     public = trusted_public_key or cp.get("public_key", "")
     if trusted_public_key and cp.get("public_key", "").strip() != trusted_public_key.strip():
-        report.fail("the checkpoint was signed with a key other than the trusted one")
+        report.fail(Said(N_("the checkpoint was signed with a key other than the trusted one")))
     if not verify_signature(public, message, cp.get("signature", "")):
-        report.fail(f"checkpoint signature over tree size {size} is invalid")
+        report.fail(Said(N_("checkpoint signature over tree size {size} is invalid"), size=size))
     for e in doc.get("events", []):
         report.events += 1
-        label = f"event #{e.get('fields', {}).get('seq')} ({e.get('fields', {}).get('id')})"
+        label = Said(
+            N_("event #{seq} ({id})"),
+            seq=e.get("fields", {}).get("seq"),
+            id=e.get("fields", {}).get("id"),
+        )
         try:
             digest = event_hash(e["prev_hash"], _fields(e))
         except (KeyError, TypeError, ValueError):
-            report.fail(f"{label}: malformed")
+            report.fail(Said(N_("{event}: malformed"), event=label))
             continue
         if digest != e.get("hash"):
-            report.fail(f"{label}: content does not match its hash")
+            report.fail(Said(N_("{event}: content does not match its hash"), event=label))
             continue
         proof = [bytes.fromhex(p) for p in e.get("proof", [])]
         leaf = leaf_hash(bytes.fromhex(digest))
         if not verify_inclusion(int(e.get("index", -1)), size, leaf, proof, bytes.fromhex(root)):
-            report.fail(f"{label}: not included in the signed tree head of size {size}")
+            report.fail(
+                Said(
+                    N_("{event}: not included in the signed tree head of size {size}"),
+                    event=label,
+                    size=size,
+                )
+            )
     return report

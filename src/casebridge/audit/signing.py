@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from casebridge.errors import ConfigError
+from casebridge.i18n import N_
 
 __all__ = ["AuditSigner", "load_or_create_signer", "public_key_from_pem", "verify_signature"]
 
@@ -49,7 +50,9 @@ def load_or_create_signer(path: Path) -> AuditSigner:
         if path.exists():
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
             if not isinstance(key, Ed25519PrivateKey):
-                raise ConfigError(f"audit key {path} is not an Ed25519 private key")
+                raise ConfigError(
+                    N_("audit key {path} is not an Ed25519 private key"), params={"path": path}
+                )
             return AuditSigner(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         key = Ed25519PrivateKey.generate()
@@ -65,7 +68,9 @@ def load_or_create_signer(path: Path) -> AuditSigner:
         tmp.replace(path)
         return AuditSigner(key)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot use audit key {path}: {exc}") from None
+        raise ConfigError(
+            N_("cannot use audit key {path}: {error}"), params={"path": path, "error": exc}
+        ) from None
 
 
 def public_key_from_pem(pem: str) -> Ed25519PublicKey:

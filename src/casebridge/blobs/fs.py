@@ -36,6 +36,7 @@ from typing import Any
 
 from casebridge.blobs.interface import check_key
 from casebridge.errors import NotFound
+from casebridge.i18n import N_
 
 __all__ = ["FsBlobStore", "aligned_buffer", "fill_aligned", "open_fd", "pread_aligned", "round_up"]
 
@@ -196,7 +197,7 @@ class FsBlobStore:
                 return fd
             except FileNotFoundError:
                 continue
-        raise NotFound(f"no blob {key}")
+        raise NotFound(N_("no blob {key}"), params={"key": key})
 
     def get(self, key: str) -> bytes:
         fd = self._open(key, os.O_RDONLY)

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from casebridge.blobs.interface import check_key
 from casebridge.errors import NotFound, StoreError
+from casebridge.i18n import N_
 
 __all__ = ["S3BlobStore"]
 
@@ -48,7 +49,10 @@ class S3BlobStore:
                     "BucketAlreadyOwnedByYou",
                     "BucketAlreadyExists",
                 }:
-                    raise StoreError(f"cannot create bucket {bucket}: {exc}") from None
+                    raise StoreError(
+                        N_("cannot create bucket {bucket}: {error}"),
+                        params={"bucket": bucket, "error": exc},
+                    ) from None
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}{check_key(key)[:2]}/{key}"
@@ -59,7 +63,9 @@ class S3BlobStore:
         try:
             self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
         except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"S3 put of {key} failed: {exc}") from None
+            raise StoreError(
+                N_("S3 put of {key} failed: {error}"), params={"key": key, "error": exc}
+            ) from None
         return True
 
     def get(self, key: str) -> bytes:
@@ -68,10 +74,14 @@ class S3BlobStore:
             data: bytes = obj["Body"].read()
         except ClientError as exc:
             if exc.response["Error"]["Code"] in _MISSING:
-                raise NotFound(f"no blob {key}") from None
-            raise StoreError(f"S3 get of {key} failed: {exc}") from None
+                raise NotFound(N_("no blob {key}"), params={"key": key}) from None
+            raise StoreError(
+                N_("S3 get of {key} failed: {error}"), params={"key": key, "error": exc}
+            ) from None
         except BotoCoreError as exc:
-            raise StoreError(f"S3 get of {key} failed: {exc}") from None
+            raise StoreError(
+                N_("S3 get of {key} failed: {error}"), params={"key": key, "error": exc}
+            ) from None
         return data
 
     def exists(self, key: str) -> bool:
@@ -80,16 +90,22 @@ class S3BlobStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] in _MISSING:
                 return False
-            raise StoreError(f"S3 head of {key} failed: {exc}") from None
+            raise StoreError(
+                N_("S3 head of {key} failed: {error}"), params={"key": key, "error": exc}
+            ) from None
         except BotoCoreError as exc:
-            raise StoreError(f"S3 head of {key} failed: {exc}") from None
+            raise StoreError(
+                N_("S3 head of {key} failed: {error}"), params={"key": key, "error": exc}
+            ) from None
         return True
 
     def delete(self, key: str) -> None:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"S3 delete of {key} failed: {exc}") from None
+            raise StoreError(
+                N_("S3 delete of {key} failed: {error}"), params={"key": key, "error": exc}
+            ) from None
 
     def sync(self) -> None:
         """Nothing to do: S3 acknowledges a PUT only once it is durable."""
@@ -101,4 +117,4 @@ class S3BlobStore:
                 for obj in page.get("Contents", []):
                     yield str(obj["Key"]).rsplit("/", 1)[-1]
         except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"S3 listing failed: {exc}") from None
+            raise StoreError(N_("S3 listing failed: {error}"), params={"error": exc}) from None

@@ -40,6 +40,7 @@ from pathlib import Path
 from casebridge.blobs.fs import FsBlobStore, fill_aligned, open_fd, pread_aligned
 from casebridge.blobs.interface import check_key
 from casebridge.errors import NotFound
+from casebridge.i18n import N_
 
 __all__ = ["SegmentBlobStore"]
 
@@ -252,7 +253,9 @@ class SegmentBlobStore:
         try:
             fd, self.direct = open_fd(path, os.O_RDONLY, direct=self.direct)
         except FileNotFoundError:
-            raise NotFound(f"no blob {key} (segment {path} is gone)") from None
+            raise NotFound(
+                N_("no blob {key} (segment {path} is gone)"), params={"key": key, "path": path}
+            ) from None
         try:
             return pread_aligned(fd, self._local, length, offset)
         finally:

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from casebridge.errors import InvalidInput, Problem
+from casebridge.errors import InvalidInput, Problem, Said
+from casebridge.i18n import N_
 
 __all__ = [
     "LAWS",
@@ -178,16 +179,20 @@ class Catalog:
         node_map: dict[str, Node] = {}
         for n in nodes:
             if n.code in node_map:
-                problems.append(Problem(f"nodes.{n.code}", "duplicate node code", n.code))
+                problems.append(Problem(f"nodes.{n.code}", Said(N_("duplicate node code")), n.code))
             node_map[n.code] = n
         limit_map: dict[str, LimitRule] = {}
         for rule in limits:
             if rule.code in limit_map:
-                problems.append(Problem(f"limits.{rule.code}", "duplicate limit code", rule.code))
+                problems.append(
+                    Problem(f"limits.{rule.code}", Said(N_("duplicate limit code")), rule.code)
+                )
             limit_map[rule.code] = rule
             if (rule.duration is None) == (rule.anchor is None):
                 problems.append(
-                    Problem(f"limits.{rule.code}", "needs exactly one of duration or anchor")
+                    Problem(
+                        f"limits.{rule.code}", Said(N_("needs exactly one of duration or anchor"))
+                    )
                 )
             if (
                 rule.anchor
@@ -195,53 +200,71 @@ class Catalog:
                 and rule.anchor.rule not in {r.code for r in limits}
             ):
                 problems.append(
-                    Problem(f"limits.{rule.code}.anchor", "unknown limit", rule.anchor.rule)
+                    Problem(
+                        f"limits.{rule.code}.anchor", Said(N_("unknown limit")), rule.anchor.rule
+                    )
                 )
             if not rule.basis:
-                problems.append(Problem(f"limits.{rule.code}.basis", "a limit needs its basis"))
+                problems.append(
+                    Problem(f"limits.{rule.code}.basis", Said(N_("a limit needs its basis")))
+                )
         reply_to: dict[str, list[str]] = {}
         names: dict[str, str] = {}
         for n in node_map.values():
             where = f"nodes.{n.code}"
             if not n.basis:
-                problems.append(Problem(f"{where}.basis", "every node cites its legal basis"))
+                problems.append(
+                    Problem(f"{where}.basis", Said(N_("every node cites its legal basis")))
+                )
             for b in (*n.basis, *n.max_basis):
                 if b.law not in LAWS:
-                    problems.append(Problem(f"{where}.basis", "unknown law code", b.law))
+                    problems.append(Problem(f"{where}.basis", Said(N_("unknown law code")), b.law))
             if n.name_zh in names:
-                problems.append(Problem(f"{where}.name_zh", "duplicate Chinese name", n.name_zh))
+                problems.append(
+                    Problem(f"{where}.name_zh", Said(N_("duplicate Chinese name")), n.name_zh)
+                )
             names[n.name_zh] = n.code
             for r in n.replies:
                 if r not in node_map:
-                    problems.append(Problem(f"{where}.replies", "unknown node", r))
+                    problems.append(Problem(f"{where}.replies", Said(N_("unknown node")), r))
                 reply_to.setdefault(r, []).append(n.code)
             for c in n.effect.closes:
                 if c not in node_map:
-                    problems.append(Problem(f"{where}.effect.closes", "unknown node", c))
+                    problems.append(Problem(f"{where}.effect.closes", Said(N_("unknown node")), c))
             lim = n.limits
             named = [*lim.start, *lim.start_if_custody, *lim.start_if_free, *lim.stop]
             named += [*lim.restart, *(c for c, _ in lim.extend)]
             named += [c for c in (*lim.suspend, *lim.resume) if c != "*"]
             for code in named:
                 if code not in limit_map:
-                    problems.append(Problem(f"{where}.limits", "unknown limit rule", code))
+                    problems.append(
+                        Problem(f"{where}.limits", Said(N_("unknown limit rule")), code)
+                    )
             docs = (*n.required_documents, *n.optional_documents, *n.expected_documents)
             if known_documents is not None:
                 for d in docs:
                     if d not in known_documents:
-                        problems.append(Problem(f"{where}.documents", "unknown document type", d))
+                        problems.append(
+                            Problem(f"{where}.documents", Said(N_("unknown document type")), d)
+                        )
             if known_stages is not None:
                 for s in (*n.stages, *([n.effect.stage] if n.effect.stage else [])):
                     if s != "*" and s not in known_stages:
-                        problems.append(Problem(f"{where}.stages", "unknown stage", s))
+                        problems.append(Problem(f"{where}.stages", Said(N_("unknown stage")), s))
             if known_agency_types is not None:
                 for a in (*n.senders, *n.receivers):
                     if a not in known_agency_types:
-                        problems.append(Problem(f"{where}", "unknown agency type", a))
+                        problems.append(Problem(f"{where}", Said(N_("unknown agency type")), a))
             if n.kind is NodeKind.EXCHANGE and not n.receivers:
-                problems.append(Problem(f"{where}.to", "an exchange needs receiver types"))
+                problems.append(
+                    Problem(f"{where}.to", Said(N_("an exchange needs receiver types")))
+                )
         if problems:
-            raise InvalidInput(f"node catalog {version} is inconsistent", problems=problems)
+            raise InvalidInput(
+                N_("node catalog {version} is inconsistent"),
+                problems=problems,
+                params={"version": version},
+            )
         return cls(
             nodes=node_map,
             limits=limit_map,

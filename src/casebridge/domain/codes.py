@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from casebridge.errors import InvalidInput, Problem
+from casebridge.errors import InvalidInput, Problem, Said
+from casebridge.i18n import N_
 
 __all__ = [
     "CODED_FIELDS",
@@ -277,7 +278,7 @@ class _Run:
         self.used: set[str] = set()
 
     def problem(
-        self, path: str, code: Any, table: str, dialect: str, rule: str, message: str, **extra: Any
+        self, path: str, code: Any, table: str, dialect: str, rule: str, message: Said, **extra: Any
     ) -> None:
         self.problems.append(
             Problem(
@@ -310,22 +311,26 @@ class _Run:
                 if isinstance(value, dict):
                     out[key] = self.walk(spec[1], value, f"{path}{key}.")
                 else:
-                    self.shape(f"{path}{key}", "an object", value)
+                    self.shape(f"{path}{key}", N_("must be an object, got {got}"), value)
             elif isinstance(value, list):
                 items = []
                 for i, item in enumerate(value):
                     if isinstance(item, dict):
                         items.append(self.walk(spec[1], item, f"{path}{key}[{i}]."))
                     else:
-                        self.shape(f"{path}{key}[{i}]", "an object", item)
+                        self.shape(f"{path}{key}[{i}]", N_("must be an object, got {got}"), item)
                 out[key] = items
             else:
-                self.shape(f"{path}{key}", "a list", value)
+                self.shape(f"{path}{key}", N_("must be a list, got {got}"), value)
         return out
 
-    def shape(self, path: str, expected: str, value: Any) -> None:
+    def shape(self, path: str, template: str, value: Any) -> None:
         self.problems.append(
-            Problem(path, f"must be {expected}, got {type(value).__name__}", rule="shape")
+            Problem(
+                path,
+                Said(template, got=type(value).__name__),
+                rule="shape",
+            )
         )
 
     def code(self, table: str, obj: dict[str, Any], key: str, value: Any, path: str) -> Any:
@@ -333,7 +338,9 @@ class _Run:
             return None
         src = self.source.name if self.source else STANDARD
         if not isinstance(value, str):
-            self.problem(path, value, table, src, "not-a-string", "a code must be a string")
+            self.problem(
+                path, value, table, src, "not-a-string", Said(N_("a code must be a string"))
+            )
             return value
         std = self.inbound(table, obj, key, value, path)
         if std is None:
@@ -346,7 +353,12 @@ class _Run:
             if self.standard[table].accepts(code):
                 return code
             self.problem(
-                path, code, table, STANDARD, "unknown", f"{code!r} is not a code of table {table}"
+                path,
+                code,
+                table,
+                STANDARD,
+                "unknown",
+                Said(N_("{code} is not a code of table {table}"), code=repr(code), table=table),
             )
             return None
         assert self.source is not None
@@ -354,7 +366,14 @@ class _Run:
         candidates = mapping.inbound.get(code)
         if candidates is None:
             self.problem(
-                path, code, table, name, "unmapped", f"{code!r} of dialect {name} has no mapping"
+                path,
+                code,
+                table,
+                name,
+                "unmapped",
+                Said(
+                    N_("{code} of dialect {dialect} has no mapping"), code=repr(code), dialect=name
+                ),
             )
             return None
         chosen = obj.get(f"{key}_std")
@@ -367,8 +386,16 @@ class _Run:
                 table,
                 name,
                 "ambiguous",
-                f"{code!r} of dialect {name} maps to {len(candidates)} standard codes; "
-                f"choose one with {key}_std",
+                Said(
+                    N_(
+                        "{code} of dialect {dialect} maps to {count} standard codes; "
+                        "choose one with {field}"
+                    ),
+                    code=repr(code),
+                    dialect=name,
+                    count=len(candidates),
+                    field=f"{key}_std",
+                ),
                 candidates=list(candidates),
                 candidate_names=[self.standard[table].entries[c].name_zh for c in candidates],
             )
@@ -380,7 +407,11 @@ class _Run:
                 table,
                 name,
                 "bad-disambiguator",
-                f"{chosen!r} is not one of the standard codes {code!r} maps to",
+                Said(
+                    N_("{chosen} is not one of the standard codes {code} maps to"),
+                    chosen=repr(chosen),
+                    code=repr(code),
+                ),
                 candidates=list(candidates),
             )
             return None
@@ -400,7 +431,12 @@ class _Run:
                 table,
                 name,
                 "unmapped",
-                f"standard {table} code {std!r} has no code in dialect {name}",
+                Said(
+                    N_("standard {table} code {code} has no code in dialect {dialect}"),
+                    table=table,
+                    code=repr(std),
+                    dialect=name,
+                ),
             )
             return std
         chosen = obj.get(f"{key}_dialect")
@@ -413,8 +449,17 @@ class _Run:
                 table,
                 name,
                 "ambiguous",
-                f"standard {table} code {std!r} maps to {len(candidates)} codes of dialect "
-                f"{name}; choose one with {key}_dialect",
+                Said(
+                    N_(
+                        "standard {table} code {code} maps to {count} codes of dialect "
+                        "{dialect}; choose one with {field}"
+                    ),
+                    table=table,
+                    code=repr(std),
+                    count=len(candidates),
+                    dialect=name,
+                    field=f"{key}_dialect",
+                ),
                 candidates=list(candidates),
                 candidate_names=[mapping.names[c] for c in candidates],
             )
@@ -428,7 +473,13 @@ class _Run:
             table,
             name,
             "bad-disambiguator",
-            f"{chosen!r} is not a code of dialect {name} for standard {table} code {std!r}",
+            Said(
+                N_("{chosen} is not a code of dialect {dialect} for standard {table} code {code}"),
+                chosen=repr(chosen),
+                dialect=name,
+                table=table,
+                code=repr(std),
+            ),
             candidates=list(linked),
         )
         return std
@@ -449,8 +500,8 @@ def convert(
     """
     if not isinstance(payload, Mapping):
         raise InvalidInput(
-            "payload must be a JSON object",
-            problems=[Problem("", "payload must be a JSON object", rule="shape")],
+            N_("payload must be a JSON object"),
+            problems=[Problem("", Said(N_("payload must be a JSON object")), rule="shape")],
         )
     if fast is None:
         fast = build_fast_lookup(plan, standard, source, target)
@@ -458,9 +509,13 @@ def convert(
     out = run.walk(plan.root, dict(payload), "")
     if run.problems:
         raise InvalidInput(
-            f"conversion {source.name if source else STANDARD} → "
-            f"{target.name if target else STANDARD} failed: {len(run.problems)} problem(s)",
+            N_("conversion {source} → {target} failed: {count} problem(s)"),
             problems=run.problems,
+            params={
+                "source": source.name if source else STANDARD,
+                "target": target.name if target else STANDARD,
+                "count": len(run.problems),
+            },
         )
     used = sorted(run.used)
     mappings: dict[str, str] = {}

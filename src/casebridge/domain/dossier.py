@@ -529,7 +529,9 @@ def validate(
 
     if _bad_name(manifest.dossier_id):
         problems.append(
-            ManifestProblem("dossier_id", f"{manifest.dossier_id!r} is not a valid id", "name")
+            ManifestProblem.said(
+                "dossier_id", N_("{id} is not a valid id"), "name", id=repr(manifest.dossier_id)
+            )
         )
     allowed_sizes = range(max_page_bytes + 1)
     for make_ref, page in manifest.located_pages_lazy(first):
@@ -604,7 +606,9 @@ def validate(
             )
         )
     if manifest.page_count == 0:
-        problems.append(ManifestProblem("dossier", "a dossier needs at least one page", "empty"))
+        problems.append(
+            ManifestProblem.said("dossier", N_("a dossier needs at least one page"), "empty")
+        )
     return problems
 
 
@@ -618,7 +622,7 @@ def _where_or_raise(manifest: Manifest, sha256: str) -> PageRef:
 def _str(obj: Mapping[str, Any], key: str, where: str, out: list[ManifestProblem]) -> str:
     value = obj.get(key)
     if not isinstance(value, str):
-        out.append(ManifestProblem(f"{where}.{key}", "must be a string", "type"))
+        out.append(ManifestProblem.said(f"{where}.{key}", N_("must be a string"), "type"))
         return ""
     return value
 
@@ -626,7 +630,7 @@ def _str(obj: Mapping[str, Any], key: str, where: str, out: list[ManifestProblem
 def _list(obj: Mapping[str, Any], key: str, where: str, out: list[ManifestProblem]) -> list[Any]:
     value = obj.get(key)
     if not isinstance(value, list):
-        out.append(ManifestProblem(f"{where}.{key}", "must be a list", "type"))
+        out.append(ManifestProblem.said(f"{where}.{key}", N_("must be a list"), "type"))
         return []
     return value
 
@@ -637,13 +641,13 @@ def _volumes(items: list[Any], out: list[ManifestProblem], first: int = 1) -> tu
     for vi, v in enumerate(items, first):
         vw = f"volume {vi}"
         if not isinstance(v, dict):
-            out.append(ManifestProblem(vw, "must be an object", "type"))
+            out.append(ManifestProblem.said(vw, N_("must be an object"), "type"))
             continue
         docs: list[Document] = []
         for di, d in enumerate(_list(v, "documents", vw, out), 1):
             dw = f"{vw}, document {di}"
             if not isinstance(d, dict):
-                out.append(ManifestProblem(dw, "must be an object", "type"))
+                out.append(ManifestProblem.said(dw, N_("must be an object"), "type"))
                 continue
             packed = d.get("pages")
             pages = packed if type(packed) is Pages else _pages(d, dw, out)
@@ -670,11 +674,11 @@ def _pages(d: dict[str, Any], dw: str, out: list[ManifestProblem]) -> Pages:
             continue
         pw = f"{dw}, page {pi}"
         if not isinstance(p, dict):
-            out.append(ManifestProblem(pw, "must be an object", "type"))
+            out.append(ManifestProblem.said(pw, N_("must be an object"), "type"))
             continue
         size = p.get("size")
         if not isinstance(size, int) or isinstance(size, bool):
-            out.append(ManifestProblem(f"{pw}.size", "must be an integer", "type"))
+            out.append(ManifestProblem.said(f"{pw}.size", N_("must be an integer"), "type"))
             size = -1
         pages.append(
             Page(
@@ -808,16 +812,25 @@ def manifest_from_dict(
     """
     out: list[ManifestProblem] = []
     if not isinstance(data, dict):
-        return None, [ManifestProblem("manifest", "must be a JSON object", "type")]
+        return None, [ManifestProblem.said("manifest", N_("must be a JSON object"), "type")]
     if data.get("schema") != SCHEMA:
-        out.append(ManifestProblem("schema", f"must be {SCHEMA!r}", "schema"))
+        out.append(
+            ManifestProblem.said("schema", N_("must be {schema}"), "schema", schema=repr(SCHEMA))
+        )
     if data.get("digest", DIGEST) != DIGEST:
         out.append(
-            ManifestProblem("digest", f"only {DIGEST!r} page hashes are supported", "digest")
+            ManifestProblem.said(
+                "digest",
+                N_("only {digest} page hashes are supported"),
+                "digest",
+                digest=repr(DIGEST),
+            )
         )
     parent = data.get("parent")
     if parent is not None and (not isinstance(parent, str) or not _HEX64.fullmatch(parent)):
-        out.append(ManifestProblem("parent", "must be null or a Merkle root (64 hex)", "digest"))
+        out.append(
+            ManifestProblem.said("parent", N_("must be null or a Merkle root (64 hex)"), "digest")
+        )
     volumes = _volumes(_list(data, "volumes", "manifest", out), out)
     manifest = Manifest(
         _str(data, "dossier_id", "manifest", out),
@@ -833,10 +846,12 @@ def manifest_from_dict(
     sealed = manifest.sealed()
     if claimed is not None and claimed != sealed.root:
         return None, [
-            ManifestProblem(
+            ManifestProblem.said(
                 "merkle_root",
-                f"declared root {claimed} does not match the pages (computed {sealed.root})",
+                N_("declared root {claimed} does not match the pages (computed {computed})"),
                 "merkle-root",
+                claimed=claimed,
+                computed=sealed.root,
             )
         ]
     return sealed, []
@@ -882,21 +897,29 @@ def extension_from_dict(
     again would make the hub parse and check thousands of pages it already holds.
     """
     if not isinstance(data, dict):
-        return None, [ManifestProblem("extension", "must be a JSON object", "type")]
+        return None, [ManifestProblem.said("extension", N_("must be a JSON object"), "type")]
     out: list[ManifestProblem] = []
     if data.get("schema") != EXTENSION_SCHEMA:
-        out.append(ManifestProblem("schema", f"must be {EXTENSION_SCHEMA!r}", "schema"))
+        out.append(
+            ManifestProblem.said(
+                "schema", N_("must be {schema}"), "schema", schema=repr(EXTENSION_SCHEMA)
+            )
+        )
     title = data.get("title")
     if title is not None and not isinstance(title, str):
-        out.append(ManifestProblem("title", "must be a string or null", "type"))
+        out.append(ManifestProblem.said("title", N_("must be a string or null"), "type"))
     claimed = data.get("merkle_root")
     if not isinstance(claimed, str) or not _HEX64.fullmatch(claimed):
         out.append(
-            ManifestProblem("merkle_root", "must be the new version's root (64 hex)", "digest")
+            ManifestProblem.said(
+                "merkle_root", N_("must be the new version's root (64 hex)"), "digest"
+            )
         )
     added = _volumes(_list(data, "volumes", "extension", out), out, len(parent.volumes) + 1)
     if not added and "volumes" in data:
-        out.append(ManifestProblem("volumes", "a child version adds at least one volume", "empty"))
+        out.append(
+            ManifestProblem.said("volumes", N_("a child version adds at least one volume"), "empty")
+        )
     if out:
         return None, out
     child = union(
@@ -907,11 +930,16 @@ def extension_from_dict(
     )
     if child.root != claimed:
         return None, [
-            ManifestProblem(
+            ManifestProblem.said(
                 "merkle_root",
-                f"declared root {claimed} is not the root of version {parent.root} plus these "
-                f"volumes (computed {child.root}): the sender's copy of that version differs",
+                N_(
+                    "declared root {claimed} is not the root of version {parent} plus these "
+                    "volumes (computed {computed}): the sender's copy of that version differs"
+                ),
                 "merkle-root",
+                claimed=claimed,
+                parent=parent.root,
+                computed=child.root,
             )
         ]
     return child, []

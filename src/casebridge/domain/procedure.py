@@ -9,13 +9,13 @@ names its rule and the legal basis it rests on.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from casebridge.domain.catalog import Basis, Catalog, Duration, Node, NodeKind
-from casebridge.errors import N_, InvalidInput, Problem
+from casebridge.errors import N_, InvalidInput, Problem, Said
 
 __all__ = [
     "CaseState",
@@ -70,6 +70,23 @@ class Refusal:
         }
 
 
+def _joined(parts: Sequence[str], sep: str) -> str:
+    """``parts`` joined by ``sep``; any part that is a :class:`Said` is said in the reader's
+    language (the joining template is not marked: it has nothing to translate)."""
+    if not any(isinstance(p, Said) for p in parts):
+        return sep.join(parts)
+    template = sep.join(f"{{p{i}}}" for i in range(len(parts)))
+    return Said(template, **{f"p{i}": p for i, p in enumerate(parts)})
+
+
+def _either(codes: Sequence[str]) -> str:
+    """``a or b or c`` in the reader's language (the codes themselves are never translated)."""
+    out = codes[0] if codes else ""
+    for code in codes[1:]:
+        out = Said(N_("{first} or {second}"), first=out, second=code)
+    return out
+
+
 class ProcedureRefused(InvalidInput):
     """A proposed exchange breaks a rule of procedure; nothing was changed."""
 
@@ -77,10 +94,20 @@ class ProcedureRefused(InvalidInput):
     title = N_("Refused by the rules of procedure")
 
     def __init__(self, node: str, refusals: list[Refusal]) -> None:
-        rules = ", ".join(
-            f"{r.rule} ({'; '.join(map(str, r.basis)) or 'platform rule'})" for r in refusals
+        rules = _joined(
+            [
+                f"{r.rule} ({'; '.join(map(str, r.basis))})"
+                if r.basis
+                else Said(N_("{rule} (platform rule)"), rule=r.rule)
+                for r in refusals
+            ],
+            ", ",
         )
-        super().__init__(f"{node} refused: {rules}", problems=[r.as_problem() for r in refusals])
+        super().__init__(
+            N_("{node} refused: {rules}"),
+            problems=[r.as_problem() for r in refusals],
+            params={"node": node, "rules": rules},
+        )
         self.refusals = refusals
 
 
@@ -199,15 +226,23 @@ class Procedure:
         ``in_reply_to`` resolved. Never modifies ``state``."""
         node = self.catalog.nodes.get(event.node)
         if node is None:
-            return event, [Refusal("unknown_node", f"no collaboration node {event.node!r}")]
+            return event, [
+                Refusal(
+                    "unknown_node",
+                    Said(N_("no collaboration node {node}"), node=repr(event.node)),
+                )
+            ]
         refusals: list[Refusal] = []
         if state.closed:
-            refusals.append(Refusal("case_closed", "the case is closed", node.basis))
+            refusals.append(Refusal("case_closed", Said(N_("the case is closed")), node.basis))
         if not state.exists and not node.starts_case:
             refusals.append(
                 Refusal(
                     "no_case",
-                    f"{node.code} cannot open a case; it needs one that exists at the hub",
+                    Said(
+                        N_("{node} cannot open a case; it needs one that exists at the hub"),
+                        node=node.code,
+                    ),
                     node.basis,
                 )
             )
@@ -216,8 +251,12 @@ class Procedure:
             refusals.append(
                 Refusal(
                     "stage",
-                    f"{node.code} is allowed at stage {', '.join(node.stages)}, "
-                    f"the case is at {state.stage}",
+                    Said(
+                        N_("{node} is allowed at stage {stages}, the case is at {stage}"),
+                        node=node.code,
+                        stages=", ".join(node.stages),
+                        stage=state.stage,
+                    ),
                     node.basis,
                 )
             )
@@ -230,8 +269,15 @@ class Procedure:
                 refusals.append(
                     Refusal(
                         "max_per_case",
-                        f"{node.code} may happen at most {node.max_per_case} times per case; "
-                        f"it has happened {done} times",
+                        Said(
+                            N_(
+                                "{node} may happen at most {max} times per case; "
+                                "it has happened {done} times"
+                            ),
+                            node=node.code,
+                            max=node.max_per_case,
+                            done=done,
+                        ),
                         node.max_basis or node.basis,
                     )
                 )
@@ -240,13 +286,17 @@ class Procedure:
             refusals.append(
                 Refusal(
                     "documents_required",
-                    f"{node.code} requires document {doc!r}",
+                    Said(N_("{node} requires document {doc}"), node=node.code, doc=repr(doc)),
                     node.basis,
                 )
             )
         if node.person_required and not event.persons:
             refusals.append(
-                Refusal("person_required", f"{node.code} concerns a person; name one", node.basis)
+                Refusal(
+                    "person_required",
+                    Said(N_("{node} concerns a person; name one"), node=node.code),
+                    node.basis,
+                )
             )
         if node.requires_measure:
             for key in event.persons:
@@ -256,8 +306,13 @@ class Procedure:
                     refusals.append(
                         Refusal(
                             "measure",
-                            f"{node.code} needs person {key} under "
-                            f"{' or '.join(node.requires_measure)}, not {measure or 'no measure'}",
+                            Said(
+                                N_("{node} needs person {person} under {measures}, not {measure}"),
+                                node=node.code,
+                                person=key,
+                                measures=_either(node.requires_measure),
+                                measure=measure or Said(N_("no measure")),
+                            ),
                             node.basis,
                         )
                     )
@@ -269,7 +324,12 @@ class Procedure:
             out.append(
                 Refusal(
                     "sender_type",
-                    f"{node.code} is sent by {', '.join(node.senders)}, not {event.sender_type}",
+                    Said(
+                        N_("{node} is sent by {senders}, not {sender}"),
+                        node=node.code,
+                        senders=", ".join(node.senders),
+                        sender=event.sender_type,
+                    ),
                     node.basis,
                 )
             )
@@ -277,7 +337,12 @@ class Procedure:
             out.append(
                 Refusal(
                     "receiver_type",
-                    f"{node.code} goes to {', '.join(node.receivers)}, not {event.receiver_type}",
+                    Said(
+                        N_("{node} goes to {receivers}, not {receiver}"),
+                        node=node.code,
+                        receivers=", ".join(node.receivers),
+                        receiver=event.receiver_type,
+                    ),
                     node.basis,
                 )
             )
@@ -290,7 +355,9 @@ class Procedure:
             if event.in_reply_to is not None:
                 return event, [
                     Refusal(
-                        "not_a_reply", f"{node.code} is not a reply to another node", node.basis
+                        "not_a_reply",
+                        Said(N_("{node} is not a reply to another node"), node=node.code),
+                        node.basis,
                     )
                 ]
             return event, []
@@ -301,7 +368,10 @@ class Procedure:
                 return event, [
                     Refusal(
                         "reply_to_nothing",
-                        f"{event.in_reply_to} is not an open request of this case",
+                        Said(
+                            N_("{request} is not an open request of this case"),
+                            request=event.in_reply_to,
+                        ),
                         node.basis,
                     )
                 ]
@@ -309,7 +379,11 @@ class Procedure:
                 return event, [
                     Refusal(
                         "reply_mismatch",
-                        f"{node.code} does not answer {req.node} sent to this agency",
+                        Said(
+                            N_("{node} does not answer {request} sent to this agency"),
+                            node=node.code,
+                            request=req.node,
+                        ),
                         node.basis,
                     )
                 ]
@@ -329,15 +403,26 @@ class Procedure:
             return event, [
                 Refusal(
                     "reply_to_nothing",
-                    f"{node.code} answers {' or '.join(answers)}, and no such request is open",
+                    Said(
+                        N_("{node} answers {requests}, and no such request is open"),
+                        node=node.code,
+                        requests=_either(answers),
+                    ),
                     node.basis,
                 )
             ]
         return event, [
             Refusal(
                 "reply_ambiguous",
-                f"{node.code} could answer {len(candidates)} open requests "
-                f"({', '.join(c.exchange_id for c in candidates)}); name one in in_reply_to",
+                Said(
+                    N_(
+                        "{node} could answer {count} open requests ({requests}); "
+                        "name one in in_reply_to"
+                    ),
+                    node=node.code,
+                    count=len(candidates),
+                    requests=", ".join(c.exchange_id for c in candidates),
+                ),
                 node.basis,
             )
         ]

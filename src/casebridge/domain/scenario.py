@@ -13,7 +13,8 @@ from casebridge.domain.catalog import Catalog, NodeKind
 from casebridge.domain.deadlines import WorkCalendar
 from casebridge.domain.procedure import CaseState, Event, Procedure
 from casebridge.domain.supervision import SupervisionPolicy, alerts_for, evaluate_limits
-from casebridge.errors import InvalidInput, Problem
+from casebridge.errors import InvalidInput, Problem, Said
+from casebridge.i18n import N_
 
 __all__ = ["run_scenario"]
 
@@ -24,7 +25,7 @@ def _date(value: Any, where: str, problems: list[Problem]) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        problems.append(Problem(where, "not a date (YYYY-MM-DD)", str(value)))
+        problems.append(Problem(where, Said(N_("not a date (YYYY-MM-DD)")), str(value)))
         return None
 
 
@@ -33,35 +34,41 @@ def _parse_events(
 ) -> tuple[date, dict[str, str], list[Event]]:
     problems: list[Problem] = []
     if not isinstance(raw, dict):
-        raise InvalidInput("a scenario is a mapping with as_of, persons and events")
+        raise InvalidInput(N_("a scenario is a mapping with as_of, persons and events"))
     as_of = _date(raw.get("as_of"), "as_of", problems)
     persons: dict[str, str] = {}
     for i, p in enumerate(raw.get("persons") or []):
         if not isinstance(p, dict) or not p.get("key"):
-            problems.append(Problem(f"persons[{i}]", "needs a key"))
+            problems.append(Problem(f"persons[{i}]", Said(N_("needs a key"))))
             continue
         persons[str(p["key"])] = str(p.get("name", p["key"]))
     events: list[Event] = []
     raw_events = raw.get("events")
     if not isinstance(raw_events, list) or not raw_events:
-        problems.append(Problem("events", "a scenario needs a list of events"))
+        problems.append(Problem("events", Said(N_("a scenario needs a list of events"))))
         raw_events = []
     for i, e in enumerate(raw_events):
         where = f"events[{i}]"
         if not isinstance(e, dict):
-            problems.append(Problem(where, "an event is a mapping"))
+            problems.append(Problem(where, Said(N_("an event is a mapping"))))
             continue
         on = _date(e.get("date"), f"{where}.date", problems)
         node = catalog.resolve(str(e.get("node", "")))
         if node is None:
             problems.append(
-                Problem(f"{where}.node", "unknown node code or Chinese name", str(e.get("node")))
+                Problem(
+                    f"{where}.node",
+                    Said(N_("unknown node code or Chinese name")),
+                    str(e.get("node")),
+                )
             )
             continue
         keys = e.get("persons") or ([e["person"]] if e.get("person") else [])
         for k in keys:
             if str(k) not in persons:
-                problems.append(Problem(f"{where}.person", "not declared in persons", str(k)))
+                problems.append(
+                    Problem(f"{where}.person", Said(N_("not declared in persons")), str(k))
+                )
         sender = str(e.get("from") or node.senders[0])
         receiver = e.get("to") or (node.receivers[0] if node.receivers else None)
         if node.kind is NodeKind.FACT:
@@ -82,7 +89,7 @@ def _parse_events(
             )
         )
     if problems or as_of is None:
-        raise InvalidInput("scenario is invalid", problems=problems)
+        raise InvalidInput(N_("scenario is invalid"), problems=problems)
     return as_of, persons, events
 
 

@@ -13,8 +13,29 @@ from typing import Any
 from casebridge.domain.catalog import Basis, Catalog
 from casebridge.domain.deadlines import WorkCalendar, add_duration, due_date
 from casebridge.domain.procedure import CASE_LEVEL, CaseState, LimitState
+from casebridge.errors import Said
+from casebridge.i18n import N_
 
 __all__ = ["Alert", "LimitView", "SupervisionPolicy", "alerts_for", "evaluate_limits"]
+
+
+class _Name(str):
+    """A catalog name in an alert: ``中文 / English`` for English readers (as the alerts have
+    always said it), the catalog's own Chinese name alone for Chinese readers."""
+
+    zh: str
+    en: str
+
+    def __new__(cls, zh: str, en: str) -> _Name:
+        name = super().__new__(cls, f"{zh} / {en}")
+        name.zh, name.en = zh, en
+        return name
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]  # copy, pickle
+        return (self.zh, self.en)
+
+    def localized(self, lang: str) -> str:
+        return self.zh if lang == "zh_Hans" else str(self)
 
 
 @dataclass(frozen=True)
@@ -167,17 +188,23 @@ def alerts_for(
         by_start.setdefault(lim_states[v.id].started_by, []).append(v)
         who = v.responsible_agency_type
         if v.status == "overdue":
+            name = _Name(v.name_zh, v.name_en)
             late = (
-                f"met late on {v.stopped_on}, due {v.due}"
+                Said(
+                    N_("{name}: met late on {stopped_on}, due {due}"),
+                    name=name,
+                    stopped_on=v.stopped_on,
+                    due=v.due,
+                )
                 if v.stopped_on
-                else f"overdue since {v.due}"
+                else Said(N_("{name}: overdue since {due}"), name=name, due=v.due)
             )
             out.append(
                 Alert(
                     key=f"overdue:{v.id}",
                     kind="overdue",
                     severity="critical" if v.custody else "high",
-                    message=f"{v.name_zh} / {v.name_en}: {late}",
+                    message=late,
                     basis=v.basis,
                     responsible_agency_type=who,
                     responsible_agency_id=v.responsible_agency_id,
@@ -192,8 +219,11 @@ def alerts_for(
                         key=f"custody_without_basis:{v.id}",
                         kind="custody_without_basis",
                         severity="critical",
-                        message=(
-                            f"person {v.person} is in custody after {v.name_zh} expired on {v.due}"
+                        message=Said(
+                            N_("person {person} is in custody after {name} expired on {due}"),
+                            person=v.person,
+                            name=v.name_zh,
+                            due=v.due,
                         ),
                         basis=v.basis,
                         responsible_agency_type=who,
@@ -208,7 +238,9 @@ def alerts_for(
                     key=f"due_soon:{v.id}",
                     kind="due_soon",
                     severity="warning",
-                    message=f"{v.name_zh} / {v.name_en}: due {v.due}",
+                    message=Said(
+                        N_("{name}: due {due}"), name=_Name(v.name_zh, v.name_en), due=v.due
+                    ),
                     basis=v.basis,
                     responsible_agency_type=who,
                     responsible_agency_id=v.responsible_agency_id,
@@ -225,7 +257,11 @@ def alerts_for(
                     key=f"reply_missing:{req.exchange_id}",
                     kind="reply_missing",
                     severity="high",
-                    message=f"no reply to {node.name_zh} / {node.name_en} of {req.on}",
+                    message=Said(
+                        N_("no reply to {name} of {on}"),
+                        name=_Name(node.name_zh, node.name_en),
+                        on=req.on,
+                    ),
                     basis=overdue[0].basis,
                     responsible_agency_type=req.receiver_type,
                     responsible_agency_id=req.receiver_id,
@@ -247,9 +283,10 @@ def alerts_for(
                     key=f"repeated_returns:{key}",
                     kind="repeated_returns",
                     severity="warning",
-                    message=(
-                        f"{node.name_zh} / {node.name_en} has been used "
-                        f"{state.counters[key]} times, the legal maximum"
+                    message=Said(
+                        N_("{name} has been used {count} times, the legal maximum"),
+                        name=_Name(node.name_zh, node.name_en),
+                        count=state.counters[key],
                     ),
                     basis=node.max_basis or node.basis,
                     responsible_agency_type=state.handler_type,
@@ -263,7 +300,11 @@ def alerts_for(
                 key=f"documents_missing:{event_id}:{doc}",
                 kind="documents_missing",
                 severity="warning",
-                message=f"{node.name_zh} / {node.name_en} arrived without {doc}",
+                message=Said(
+                    N_("{name} arrived without {doc}"),
+                    name=_Name(node.name_zh, node.name_en),
+                    doc=doc,
+                ),
                 basis=node.basis,
                 responsible_agency_type=sender_type,
             )

@@ -21,6 +21,9 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+from casebridge.errors import Said
+from casebridge.i18n import N_
+
 __all__ = [
     "COURT_CRIMINAL_TYPES",
     "ID_CHECK_CHARS",
@@ -144,7 +147,9 @@ def validate_id_number(
     if re.fullmatch(r"\d{15}", s):
         birth = _birth_date("19" + s[6:12])
         if birth is None:
-            return _invalid(kind, raw, f"birth date 19{s[6:12]} is not a real date")
+            return _invalid(
+                kind, raw, Said(N_("birth date {date} is not a real date"), date=f"19{s[6:12]}")
+            )
         first17 = s[:6] + "19" + s[6:]
         upgraded = first17 + id_check_char(first17)
         details = {"legacy_15": True, "upgraded": upgraded}
@@ -153,22 +158,34 @@ def validate_id_number(
         return _invalid(
             kind,
             raw,
-            f"must be 18 characters (17 digits and a digit or X) or 15 digits; got {len(s)} "
-            "characters" + ("" if re.fullmatch(r"[\dX]*", s) else " with other characters"),
+            Said(
+                N_(
+                    "must be 18 characters (17 digits and a digit or X) or 15 digits; got {count} "
+                    "characters"
+                )
+                if re.fullmatch(r"[\dX]*", s)
+                else N_(
+                    "must be 18 characters (17 digits and a digit or X) or 15 digits; got {count} "
+                    "characters with other characters"
+                ),
+                count=len(s),
+            ),
         )
     reasons: list[str] = []
     expected = id_check_char(s[:17])
     if s[17] != expected:
-        reasons.append(f"check character is {s[17]}, expected {expected}")
+        reasons.append(
+            Said(N_("check character is {got}, expected {expected}"), got=s[17], expected=expected)
+        )
     birth = _birth_date(s[6:14])
     if birth is None:
-        reasons.append(f"birth date {s[6:14]} is not a real date")
+        reasons.append(Said(N_("birth date {date} is not a real date"), date=s[6:14]))
     elif birth > (today or _today()) or birth.year < 1800:
-        reasons.append(f"birth date {birth.isoformat()} is out of range")
+        reasons.append(Said(N_("birth date {date} is out of range"), date=birth.isoformat()))
     if divisions is not None and s[:6] not in divisions:
-        reasons.append(f"address code {s[:6]} is not a known division")
+        reasons.append(Said(N_("address code {code} is not a known division"), code=s[:6]))
     if s[0] == "0":
-        reasons.append(f"address code {s[:6]} is not a division code")
+        reasons.append(Said(N_("address code {code} is not a division code"), code=s[:6]))
     gender = "1" if int(s[16]) % 2 else "2"
     details.update(
         {
@@ -202,13 +219,19 @@ def validate_court_case_number(text: str, *, today: date | None = None) -> Valid
         return _invalid(
             kind,
             text,
-            "does not match （年度）法院代字类型代字序号号, e.g. （2022）闽0102刑初123号",
+            Said(N_("does not match （年度）法院代字类型代字序号号, e.g. （2022）闽0102刑初123号")),
         )
     reasons: list[str] = []
     year = int(m["year"])
     if not 2016 <= year <= (today or _today()).year:
         reasons.append(
-            f"year {year} is outside 2016 (when 法〔2015〕137号 took effect) to the current year"
+            Said(
+                N_(
+                    "year {year} is outside 2016 (when 法〔2015〕137号 took effect) "
+                    "to the current year"
+                ),
+                year=year,
+            )
         )
     rest = m["rest"]
     special = ""
@@ -217,7 +240,12 @@ def validate_court_case_number(text: str, *, today: date | None = None) -> Valid
         special, type_code = rest[0], rest[1:]
     details: dict[str, object] = {"year": year, "court_code": m["court"]}
     if type_code not in COURT_CRIMINAL_TYPES:
-        reasons.append(f"type code {rest!r} is not a known criminal case type (刑初, 刑终, 刑更 …)")
+        reasons.append(
+            Said(
+                N_("type code {code} is not a known criminal case type (刑初, 刑终, 刑更 …)"),
+                code=repr(rest),
+            )
+        )
     else:
         std, zh, en = COURT_CRIMINAL_TYPES[type_code]
         details.update(
@@ -227,7 +255,9 @@ def validate_court_case_number(text: str, *, today: date | None = None) -> Valid
         details["special_court"] = special
     seq = m["seq"]
     if int(seq) == 0 or seq.startswith("0"):
-        reasons.append(f"sequence {seq} must be a natural number without leading zeros")
+        reasons.append(
+            Said(N_("sequence {seq} must be a natural number without leading zeros"), seq=seq)
+        )
     details["sequence"] = int(seq)
     court = m["court"]
     if court != "最高法" and len(court) > 1:
@@ -249,14 +279,14 @@ def validate_procuratorate_number(text: str, *, today: date | None = None) -> Va
     m = _PROC_RE.fullmatch(s)
     if m is None:
         return _invalid(
-            kind, text, "does not match ××检××〔YYYY〕N号, e.g. 渝巴检刑诉〔2016〕585号"
+            kind, text, Said(N_("does not match ××检××〔YYYY〕N号, e.g. 渝巴检刑诉〔2016〕585号"))
         )
     reasons: list[str] = []
     year = int(m["year"])
     if not 1979 <= year <= (today or _today()).year:
-        reasons.append(f"year {year} is out of range")
+        reasons.append(Said(N_("year {year} is out of range"), year=year))
     if m["seq"].startswith("0"):
-        reasons.append(f"sequence {m['seq']} must not have leading zeros")
+        reasons.append(Said(N_("sequence {seq} must not have leading zeros"), seq=m["seq"]))
     details: dict[str, object] = {
         "procuratorate": m["org"],
         "document": m["dept"],
@@ -282,11 +312,11 @@ def validate_name(text: str) -> Validation:
     s = normalise_name(text)
     reasons = []
     if not s:
-        reasons.append("name is empty after normalisation")
+        reasons.append(Said(N_("name is empty after normalisation")))
     elif any(unicodedata.category(c).startswith(("C", "S")) for c in s):
-        reasons.append("name contains control characters or symbols")
+        reasons.append(Said(N_("name contains control characters or symbols")))
     elif any(c.isdigit() for c in s):
-        reasons.append("name contains digits")
+        reasons.append(Said(N_("name contains digits")))
     return Validation(kind, text, not reasons, tuple(reasons), {"normalised": s})
 
 

@@ -55,6 +55,7 @@ from casebridge.errors import (
     NotFound,
     PermissionDenied,
     Problem,
+    Said,
 )
 from casebridge.gateway.dossier_folder import (
     MANIFEST_NAME,
@@ -135,7 +136,9 @@ def _raise_for(resp: httpx.Response) -> None:
     kind = _ERRORS.get(resp.status_code)
     if kind is None and body.get("type", "").endswith(":corrupt-data"):
         kind = CorruptData
-    raise (kind or CasebridgeError)(f"hub: {detail}", problems=problems)
+    raise (kind or CasebridgeError)(
+        N_("hub: {detail}"), problems=problems, params={"detail": detail}
+    )
 
 
 class _Throttle:
@@ -227,7 +230,10 @@ class HubClient:
             data = loads_manifest_file(tmp)
         manifest, _ = manifest_from_dict(data)
         if manifest is None or manifest.root != root:
-            raise CorruptData(f"hub sent a manifest for {dossier_id} that does not match {root}")
+            raise CorruptData(
+                N_("hub sent a manifest for {dossier} that does not match {root}"),
+                params={"dossier": dossier_id, "root": root},
+            )
         return manifest
 
     def verify_remote(self, dossier_id: str, root: str) -> dict[str, Any]:
@@ -324,7 +330,9 @@ class HubClient:
             status, headers, content = resp.status, resp.getheaders(), resp.read()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            raise CasebridgeError(f"hub connection failed while registering: {exc}") from None
+            raise CasebridgeError(
+                N_("hub connection failed while registering: {error}"), params={"error": exc}
+            ) from None
         give(conn)
         _raise_for(httpx.Response(status, headers=headers, content=content))
         data: dict[str, Any] = json.loads(content)
@@ -377,7 +385,10 @@ class HubClient:
                     with open(path, "rb", buffering=0) as fh:
                         got = fh.readinto(view)
                         if got != size or fh.read(1):
-                            raise CorruptData(f"{path} changed since it was packed (size)")
+                            raise CorruptData(
+                                N_("{path} changed since it was packed (size)"),
+                                params={"path": path},
+                            )
                     throttle.take(size + 40)
                     conn.send(frame_header(h, size))
                     conn.send(view)
@@ -397,7 +408,8 @@ class HubClient:
                 status, headers, content = post(pack, length)
             except (OSError, http.client.HTTPException) as exc:
                 raise CasebridgeError(
-                    f"hub connection failed while sending a pack: {exc}"
+                    N_("hub connection failed while sending a pack: {error}"),
+                    params={"error": exc},
                 ) from None
             _raise_for(httpx.Response(status, headers=headers, content=content))
             ack = json.loads(content)
@@ -533,14 +545,14 @@ class HubClient:
                 )
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
-                raise _ShortBody(f"connection failed: {exc}") from None
+                raise _ShortBody(Said(N_("connection failed: {error}"), error=exc)) from None
             if resp.status >= 400:
                 _raise_for(
                     httpx.Response(resp.status, headers=resp.getheaders(), content=resp.read())
                 )
             length = int(resp.getheader("Content-Length") or -1)
             if length < 0 or resp.chunked:
-                raise CasebridgeError("hub answered the download without a Content-Length")
+                raise CasebridgeError(N_("hub answered the download without a Content-Length"))
             # http.client parsed the head; the body is read here, straight from the socket
             # into each page's buffer (first what http.client had already buffered).
             early = resp.fp.read1(min(length, 1 << 16)) if length else b""
@@ -551,11 +563,17 @@ class HubClient:
                 try:
                     return int(sock.recv_into(view))
                 except OSError as exc:
-                    raise _ShortBody(f"stream broken: {exc}") from None
+                    raise _ShortBody(Said(N_("stream broken: {error}"), error=exc)) from None
 
             writer.take(recv_into, early, length)
             if writer.index < len(writer.chosen):
-                raise _ShortBody(f"stream ended at page {writer.index + 1} of {len(writer.chosen)}")
+                raise _ShortBody(
+                    Said(
+                        N_("stream ended at page {page} of {pages}"),
+                        page=writer.index + 1,
+                        pages=len(writer.chosen),
+                    )
+                )
         finally:
             conn.close()
 
@@ -578,7 +596,15 @@ def _packs(pages: Iterable[tuple[str, str, int]], pack_bytes: int) -> Iterator[_
 
 
 class _ShortBody(Exception):
-    pass
+    """A download cut short (resumed from the first unverified page); says why in the
+    reader's language too, as the ``reason`` of the error a final failure raises."""
+
+    def __init__(self, message: Said) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def localized(self, lang: str) -> str:
+        return self.message.localized(lang)
 
 
 def _intact(path: Path, page: Page) -> bool:
@@ -636,7 +662,7 @@ class _PageWriter:
             while got < size:
                 n = recv_into(buf[got:size])
                 if n == 0:
-                    raise _ShortBody(f"stream ended inside {ref}")
+                    raise _ShortBody(Said(N_("stream ended inside {ref}"), ref=ref))
                 got += n
             left -= size
             self._finish(ref, page, buf)

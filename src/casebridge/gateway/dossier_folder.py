@@ -335,12 +335,15 @@ def read_manifest(path: Path, *, trust_root: bool = False) -> Manifest:
             N_("no manifest at {path}; run `casebridge dossier pack` first"), params={"path": path}
         ) from None
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{path} is not JSON: {exc}") from None
+        raise InvalidInput(
+            N_("{path} is not JSON: {error}"), params={"path": path, "error": exc}
+        ) from None
     manifest, problems = manifest_from_dict(data, trust_root=trust_root)
     if manifest is None:
         raise InvalidInput(
-            f"{path} is not a valid manifest",
+            N_("{path} is not a valid manifest"),
             problems=[p.to_problem() for p in problems],
+            params={"path": path},
         )
     return manifest
 
@@ -396,7 +399,7 @@ def mark_pages(manifest: Manifest, hashes: Iterable[str]) -> bytearray:
                         marks[pos] = 1
                     pos += 1
     if todo:
-        raise CorruptData(f"page {next(iter(todo))} is not in the manifest")
+        raise CorruptData(N_("page {sha} is not in the manifest"), params={"sha": next(iter(todo))})
     return marks
 
 

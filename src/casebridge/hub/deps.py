@@ -13,6 +13,7 @@ from casebridge.bootstrap import Container
 from casebridge.domain.agency import Principal
 from casebridge.errors import AuthenticationRequired, PermissionDenied
 from casebridge.hub.tls import client_cert_der
+from casebridge.i18n import N_
 from casebridge.services.auth import resolve_certificate, resolve_token
 from casebridge.services.login import resolve_session
 from casebridge.store.uow import UnitOfWork
@@ -69,10 +70,12 @@ def current_principal(
             principal, csrf = resolve_session(uow, cookie)
             sent = request.headers.get(CSRF_HEADER, "")
             if request.method not in _SAFE and not hmac.compare_digest(sent, csrf):
-                raise PermissionDenied(f"missing or wrong {CSRF_HEADER} header")
+                raise PermissionDenied(
+                    N_("missing or wrong {header} header"), params={"header": CSRF_HEADER}
+                )
         else:
             raise AuthenticationRequired(
-                "send `Authorization: Bearer <API token>` or log in (session cookie)"
+                N_("send `Authorization: Bearer <API token>` or log in (session cookie)")
             )
     request.state.principal = principal
     return principal

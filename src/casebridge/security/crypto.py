@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from casebridge.errors import ConfigError, CorruptData
+from casebridge.errors import ConfigError, CorruptData, Said
 from casebridge.i18n import N_
 
 __all__ = [
@@ -133,7 +133,10 @@ def suite_named(name: str) -> CryptoSuite:
     try:
         return SUITES[name]
     except KeyError:
-        raise ConfigError(f"unknown crypto suite {name!r}; known: {', '.join(SUITES)}") from None
+        raise ConfigError(
+            N_("unknown crypto suite {name}; known: {known}"),
+            params={"name": repr(name), "known": ", ".join(SUITES)},
+        ) from None
 
 
 class KeyEncryptionKey(Protocol):
@@ -161,7 +164,9 @@ class FileKek:
         if path.exists():
             key = path.read_bytes()
             if len(key) != 32:
-                raise ConfigError(f"KEK file {path} must hold exactly 32 bytes")
+                raise ConfigError(
+                    N_("KEK file {path} must hold exactly 32 bytes"), params={"path": path}
+                )
             return key
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_bytes(32)
@@ -299,7 +304,7 @@ def open_envelope(
     view = memoryview(blob)  # slices without copying the body
     try:
         if view[:4] != _MAGIC:
-            raise ValueError("not a casebridge envelope")
+            raise ValueError(Said(N_("not a casebridge envelope")))
         n = view[4]
         name = bytes(view[5 : 5 + n]).decode()
         pos = 5 + n
@@ -311,9 +316,15 @@ def open_envelope(
         nonce = bytes(view[pos : pos + NONCE_BYTES])
         body = view[pos + NONCE_BYTES :]
         if name != suite.name:
-            raise ValueError(f"sealed with suite {name!r}, this hub uses {suite.name!r}")
+            raise ValueError(
+                Said(
+                    N_("sealed with suite {sealed}, this hub uses {suite}"),
+                    sealed=repr(name),
+                    suite=repr(suite.name),
+                )
+            )
         if key_id != kek.key_id:
-            raise ValueError("sealed under another key-encryption key")
+            raise ValueError(Said(N_("sealed under another key-encryption key")))
         data_key = keys.unwrap(wrapped) if keys is not None else kek.unwrap(wrapped)
         return suite.open(data_key, nonce, body, aad)
     except InvalidTag:
@@ -321,7 +332,9 @@ def open_envelope(
             N_("{what}: stored blob fails its authentication tag (altered)"), params={"what": what}
         ) from None
     except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
+        # the reasons raised above are said in the reader's language; others as they are
+        reason = exc.args[0] if exc.args and isinstance(exc.args[0], Said) else exc
         raise CorruptData(
             N_("{what}: stored blob is unreadable ({reason})"),
-            params={"what": what, "reason": exc},
+            params={"what": what, "reason": reason},
         ) from None

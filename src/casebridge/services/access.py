@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from casebridge.domain.access import Action, CaseAccess, GrantScope, decide
 from casebridge.domain.agency import Principal, Role
-from casebridge.errors import InvalidInput, NotFound, PermissionDenied, Problem
+from casebridge.errors import InvalidInput, NotFound, PermissionDenied, Problem, Said
+from casebridge.i18n import N_
 from casebridge.services import audit
 from casebridge.store.models import AccessGrant, Case, Exchange
 from casebridge.store.types import utcnow
@@ -60,7 +61,9 @@ def require(
     decision = decide(principal, action, now=utcnow())
     if not decision:
         deny(uow, principal, action, "platform", None, None, decision.reason, request_id)
-        raise PermissionDenied(f"{action} is not allowed for this user")
+        raise PermissionDenied(
+            N_("{action} is not allowed for this user"), params={"action": action}
+        )
 
 
 def can(
@@ -91,7 +94,7 @@ def require_case(
     else:
         reason = "no such case"
     deny(uow, principal, action, "case", case_id, case.id if case else None, reason, request_id)
-    raise NotFound(f"no case {case_id}")
+    raise NotFound(N_("no case {case_id}"), params={"case_id": case_id})
 
 
 def require_exchange(
@@ -114,7 +117,7 @@ def require_exchange(
     )
     if not decision:
         deny(uow, principal, action, "exchange", x.id, x.case_id, decision.reason, request_id)
-        raise NotFound(f"no exchange {x.id}")
+        raise NotFound(N_("no exchange {exchange_id}"), params={"exchange_id": x.id})
 
 
 def assign_handler(
@@ -130,8 +133,8 @@ def assign_handler(
     user = uow.users.by_username(username)
     if user is None or user.agency_id != principal.agency_id:
         raise InvalidInput(
-            "only a user of your own agency can be assigned",
-            problems=[Problem("username", "no such user in this agency", username)],
+            N_("only a user of your own agency can be assigned"),
+            problems=[Problem("username", Said(N_("no such user in this agency")), username)],
         )
     assert principal.agency_id is not None
     created = uow.access.assign(case.id, principal.agency_id, user.id, principal.user_id)
@@ -164,15 +167,20 @@ def grant_access(
     case = require_case(uow, principal, case_id, Action.CASE_ASSIGN, request_id=request_id)
     if not 1 <= days <= 90:
         raise InvalidInput(
-            "a grant lasts 1 to 90 days", problems=[Problem("days", "must be 1..90", str(days))]
+            N_("a grant lasts 1 to 90 days"),
+            problems=[Problem("days", Said(N_("must be 1..90")), str(days))],
         )
     user = uow.users.by_username(username)
     roles = set(user.roles) if user else set()
     same_agency = user is not None and user.agency_id == principal.agency_id
     if user is None or not (same_agency or Role.SUPERVISOR in roles):
         raise InvalidInput(
-            "grants go to a user of your agency or to a supervisor",
-            problems=[Problem("username", "not a user of this agency nor a supervisor", username)],
+            N_("grants go to a user of your agency or to a supervisor"),
+            problems=[
+                Problem(
+                    "username", Said(N_("not a user of this agency nor a supervisor")), username
+                )
+            ],
         )
     now: datetime = utcnow()
     grant = uow.access.add_grant(

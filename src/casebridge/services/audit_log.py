@@ -15,7 +15,8 @@ from casebridge.audit.merkle import (
 )
 from casebridge.audit.signing import verify_signature
 from casebridge.audit.store import checkpoint_message
-from casebridge.errors import NotFound
+from casebridge.errors import NotFound, Said
+from casebridge.i18n import N_
 from casebridge.store.uow import UnitOfWork
 
 __all__ = ["VerifyReport", "export_case", "verify_log"]
@@ -55,19 +56,32 @@ def verify_log(uow: UnitOfWork) -> VerifyReport:
     frontier: Frontier = []
     for e in uow.audit.iter_all():
         report.events += 1
-        label = f"event #{e.seq} ({e.id}, {e.action})"
+        label = Said(N_("event #{seq} ({id}, {action})"), seq=e.seq, id=e.id, action=e.action)
         if e.seq <= prev_seq:
-            report.fail(f"{label} is out of order after #{prev_seq}", e.seq, e.id)
+            report.fail(
+                Said(N_("{label} is out of order after #{prev}"), label=label, prev=prev_seq),
+                e.seq,
+                e.id,
+            )
         if e.prev_hash != prev:
             report.fail(
-                f"{label} does not follow the event before it: an event was removed, "
-                "inserted or reordered here",
+                Said(
+                    N_(
+                        "{label} does not follow the event before it: an event was removed, "
+                        "inserted or reordered here"
+                    ),
+                    label=label,
+                ),
                 e.seq,
                 e.id,
             )
         digest = event_hash(e.prev_hash, e.chained_fields())
         if digest != e.hash:
-            report.fail(f"{label} was altered: its content does not match its hash", e.seq, e.id)
+            report.fail(
+                Said(N_("{label} was altered: its content does not match its hash"), label=label),
+                e.seq,
+                e.id,
+            )
         prev, prev_seq = e.hash, e.seq
         frontier = push(frontier, leaf_hash(bytes.fromhex(e.hash)))
         cp = checkpoints.get(report.events)
@@ -76,22 +90,38 @@ def verify_log(uow: UnitOfWork) -> VerifyReport:
             root = root_from_frontier(frontier).hex()
             if root != cp.root:
                 report.fail(
-                    f"checkpoint at size {cp.size} does not match the events up to {label}",
+                    Said(
+                        N_("checkpoint at size {size} does not match the events up to {label}"),
+                        size=cp.size,
+                        label=label,
+                    ),
                     e.seq,
                     e.id,
                 )
             message = checkpoint_message(cp.size, cp.root, cp.signed_at)
             if not verify_signature(cp.public_key, message, cp.signature):
-                report.fail(f"checkpoint at size {cp.size} has an invalid signature")
+                report.fail(
+                    Said(N_("checkpoint at size {size} has an invalid signature"), size=cp.size)
+                )
     if report.events != head_size or prev != head_hash:
         report.fail(
-            f"the log has {report.events} events ending in {prev[:12]}…, the head records "
-            f"{head_size} ending in {head_hash[:12]}…: events were removed or added at the end",
+            Said(
+                N_(
+                    "the log has {events} events ending in {last}…, the head records "
+                    "{head_size} ending in {head_last}…: events were removed or added at the end"
+                ),
+                events=report.events,
+                last=prev[:12],
+                head_size=head_size,
+                head_last=head_hash[:12],
+            ),
             prev_seq,
         )
     missing = [s for s in checkpoints if s > report.events]
     for s in missing:
-        report.fail(f"checkpoint at size {s} refers to events that are no longer there")
+        report.fail(
+            Said(N_("checkpoint at size {size} refers to events that are no longer there"), size=s)
+        )
     return report
 
 
@@ -99,7 +129,7 @@ def export_case(uow: UnitOfWork, case_id: str) -> dict[str, Any]:
     """A case's events, each with its inclusion proof in a freshly signed tree head."""
     events = list(uow.audit.for_case(case_id))
     if not events:
-        raise NotFound(f"no audit events for case {case_id}")
+        raise NotFound(N_("no audit events for case {case_id}"), params={"case_id": case_id})
     cp = uow.audit.checkpoint_now()
     assert cp is not None
     uow.commit()

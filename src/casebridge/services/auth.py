@@ -7,6 +7,7 @@ import secrets
 
 from casebridge.domain.agency import AgencyType, Principal, Role
 from casebridge.errors import AuthenticationRequired, NotFound
+from casebridge.i18n import N_
 from casebridge.services import audit
 from casebridge.store.models import ApiToken, User
 from casebridge.store.uow import UnitOfWork
@@ -32,7 +33,7 @@ def issue_token(uow: UnitOfWork, username: str, name: str = "cli") -> str:
     """Create a new token for a user and return it; it is never shown again."""
     user = uow.users.by_username(username)
     if user is None:
-        raise NotFound(f"no user named {username!r}")
+        raise NotFound(N_("no user named {username}"), params={"username": repr(username)})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     uow.tokens.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name))
     audit.record(uow, "token.issue", "user", user.id, detail={"name": name})
@@ -56,7 +57,7 @@ def register_certificate(uow: UnitOfWork, username: str, fingerprint: str) -> No
     """Bind a client certificate (its SHA-256) to a user, typically a gateway identity."""
     user = uow.users.by_username(username)
     if user is None:
-        raise NotFound(f"no user named {username!r}")
+        raise NotFound(N_("no user named {username}"), params={"username": repr(username)})
     user.cert_fingerprint = fingerprint
     audit.record(
         uow, "auth.certificate_registered", "user", user.id, detail={"fingerprint": fingerprint}
@@ -69,7 +70,7 @@ def resolve_certificate(uow: UnitOfWork, der: bytes) -> Principal:
     fingerprint = hashlib.sha256(der).hexdigest()
     user = uow.users.by_cert_fingerprint(fingerprint)
     if user is None or not user.active:
-        raise AuthenticationRequired("client certificate not registered to any user")
+        raise AuthenticationRequired(N_("client certificate not registered to any user"))
     return principal_for(user)
 
 
@@ -77,5 +78,5 @@ def resolve_token(uow: UnitOfWork, token: str) -> Principal:
     """The caller behind a bearer token, or :class:`AuthenticationRequired`."""
     row = uow.tokens.active_by_hash(hash_token(token))
     if row is None or not row.user.active:
-        raise AuthenticationRequired("unknown, revoked or inactive API token")
+        raise AuthenticationRequired(N_("unknown, revoked or inactive API token"))
     return principal_for(row.user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from casebridge.domain.access import Action, decide_dossier
 from casebridge.domain.agency import Principal
 from casebridge.errors import NotFound
+from casebridge.i18n import N_
 from casebridge.services.access import deny
 from casebridge.store.dossier_models import DossierVersion
 from casebridge.store.types import utcnow
@@ -50,4 +51,9 @@ def require_dossier(
     else:
         reason = "no such dossier version"
     deny(uow, principal, action, "dossier", dossier_id, None, reason, request_id)
-    raise NotFound(f"no dossier {dossier_id}" + (f" version {root}" if root else ""))
+    if root:
+        raise NotFound(
+            N_("no dossier {dossier_id} version {root}"),
+            params={"dossier_id": dossier_id, "root": root},
+        )
+    raise NotFound(N_("no dossier {dossier_id}"), params={"dossier_id": dossier_id})

@@ -158,7 +158,10 @@ def _parsed(version: DossierVersion) -> Manifest:
     text = version.manifest.encode("utf-8")
     manifest, _ = manifest_from_dict(loads_manifest_bytes(text), trust_root=True)
     if manifest is None:
-        raise CorruptData(f"stored manifest of dossier {version.dossier_id} is unreadable")
+        raise CorruptData(
+            N_("stored manifest of dossier {dossier} is unreadable"),
+            params={"dossier": version.dossier_id},
+        )
     _remember(manifest)
     return manifest
 
@@ -247,7 +250,10 @@ def _holding(
 def _version(uow: UnitOfWork, dossier_id: str, root: str) -> DossierVersion:
     version = uow.dossiers.version(dossier_id, root)
     if version is None:
-        raise NotFound(f"dossier {dossier_id} has no version {root}")
+        raise NotFound(
+            N_("dossier {dossier} has no version {root}"),
+            params={"dossier": dossier_id, "root": root},
+        )
     return version
 
 
@@ -261,7 +267,7 @@ def load_manifest(uow: UnitOfWork, dossier_id: str, root: str | None = None) -> 
     if root is None:
         latest = uow.dossiers.latest_version(dossier_id)
         if latest is None:
-            raise NotFound(f"no dossier {dossier_id}")
+            raise NotFound(N_("no dossier {dossier}"), params={"dossier": dossier_id})
         return _parsed(latest)
     return _parsed(_version(uow, dossier_id, root))
 
@@ -362,7 +368,7 @@ def register_manifest(
     """
     manifest, problems = manifest_from_dict(data)
     if manifest is None:
-        raise InvalidInput("the manifest is malformed", problems=_problems(problems))
+        raise InvalidInput(N_("the manifest is malformed"), problems=_problems(problems))
     bad = validate(
         manifest,
         max_bytes=settings.dossier_max_bytes,
@@ -370,8 +376,9 @@ def register_manifest(
     )
     if bad:
         raise InvalidInput(
-            f"the manifest of dossier {manifest.dossier_id} has {len(bad)} problem(s)",
+            N_("the manifest of dossier {dossier} has {count} problem(s)"),
             problems=_problems(bad),
+            params={"dossier": manifest.dossier_id, "count": len(bad)},
         )
     # Access: a new dossier needs someone who may open cases; a new version of an existing
     # dossier must extend a version the caller can read; re-posting one's own is a resume.
@@ -406,8 +413,9 @@ def register_extension(
     child, problems = extension_from_dict(parent, data, parent_canonical=row.manifest.encode())
     if child is None:
         raise InvalidInput(
-            f"the new version of dossier {dossier_id} (extending {parent_root}) is malformed",
+            N_("the new version of dossier {dossier} (extending {parent}) is malformed"),
             problems=_problems(problems),
+            params={"dossier": dossier_id, "parent": parent_root},
         )
     bad = validate(
         child,
@@ -417,8 +425,9 @@ def register_extension(
     )
     if bad:
         raise InvalidInput(
-            f"the new version of dossier {dossier_id} has {len(bad)} problem(s)",
+            N_("the new version of dossier {dossier} has {count} problem(s)"),
             problems=_problems(bad),
+            params={"dossier": dossier_id, "count": len(bad)},
         )
     return _register(uow, child, principal)
 
@@ -430,8 +439,8 @@ def _register(uow: UnitOfWork, manifest: Manifest, principal: Principal) -> Vers
     if existing is not None:
         if existing.manifest != canonical:
             raise Conflict(
-                f"dossier {manifest.dossier_id} already has a different manifest with root "
-                f"{manifest.root}"
+                N_("dossier {dossier} already has a different manifest with root {root}"),
+                params={"dossier": manifest.dossier_id, "root": manifest.root},
             )
         status = _status(uow, existing, manifest)
         uow.commit()
@@ -441,11 +450,15 @@ def _register(uow: UnitOfWork, manifest: Manifest, principal: Principal) -> Vers
         parent = uow.dossiers.version(manifest.dossier_id, manifest.parent)
         if parent is None:
             raise InvalidInput(
-                "unknown parent version",
+                N_("unknown parent version"),
                 problems=[
                     Problem(
                         "parent",
-                        f"dossier {manifest.dossier_id} has no version {manifest.parent}",
+                        Said(
+                            N_("dossier {dossier} has no version {root}"),
+                            dossier=manifest.dossier_id,
+                            root=manifest.parent,
+                        ),
                         rule="parent",
                     )
                 ],
@@ -459,9 +472,13 @@ def _register(uow: UnitOfWork, manifest: Manifest, principal: Principal) -> Vers
         candidates = _could_miss(manifest, parent, parent_manifest)
         if missing_from_child:
             raise InvalidInput(
-                "a child version must keep every page of its parent (it is their union)",
+                N_("a child version must keep every page of its parent (it is their union)"),
                 problems=[
-                    Problem("parent", f"page {h} of the parent is missing", rule="union")
+                    Problem(
+                        "parent",
+                        Said(N_("page {sha} of the parent is missing"), sha=h),
+                        rule="union",
+                    )
                     for h in sorted(missing_from_child)[:20]
                 ],
             )
@@ -724,9 +741,16 @@ def content_plan(
         unknown = [d for d in documents if d not in known]
         if unknown:
             raise InvalidInput(
-                "no such document",
+                N_("no such document"),
                 problems=[
-                    Problem("documents", f"volume {v} document {d} is not in the dossier")
+                    Problem(
+                        "documents",
+                        Said(
+                            N_("volume {volume} document {document} is not in the dossier"),
+                            volume=v,
+                            document=d,
+                        ),
+                    )
                     for v, d in unknown
                 ],
             )
@@ -793,7 +817,10 @@ def read_page(container: Container, dossier_id: str, root: str, sha256: str) -> 
         manifest = load_manifest(uow, dossier_id, root)
     ref = manifest.where(sha256)
     if ref is None:
-        raise NotFound(f"dossier {dossier_id} version {root} has no page {sha256}")
+        raise NotFound(
+            N_("dossier {dossier} version {root} has no page {sha}"),
+            params={"dossier": dossier_id, "root": root, "sha": sha256},
+        )
     return container.page_store().get(sha256, ref)
 
 

@@ -20,7 +20,8 @@ from casebridge.domain.deadlines import WorkCalendar
 from casebridge.domain.exchange import ExchangeStatus
 from casebridge.domain.procedure import CaseState, Event, Procedure, ProcedureRefused
 from casebridge.domain.supervision import SupervisionPolicy
-from casebridge.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
+from casebridge.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem, Said
+from casebridge.i18n import N_
 from casebridge.services import audit
 from casebridge.services.access import can, require, require_case, require_exchange
 from casebridge.services.conversion import CodeConverter
@@ -89,7 +90,7 @@ class SendResult:
 
 def _agency_of(principal: Principal) -> str:
     if principal.agency_id is None or principal.agency_type is None:
-        raise PermissionDenied("only a user of an agency can send or receive exchanges")
+        raise PermissionDenied(N_("only a user of an agency can send or receive exchanges"))
     return principal.agency_id
 
 
@@ -136,14 +137,20 @@ def _check_payload(payload: dict[str, Any]) -> list[Problem]:
     for i, p in enumerate(payload.get("persons") or []):
         key = p.get("key") if isinstance(p, dict) else None
         if not key:
-            problems.append(Problem(f"payload.persons[{i}].key", "every person needs a key"))
+            problems.append(
+                Problem(f"payload.persons[{i}].key", Said(N_("every person needs a key")))
+            )
         elif key in keys:
-            problems.append(Problem(f"payload.persons[{i}].key", "duplicate person key", key))
+            problems.append(
+                Problem(f"payload.persons[{i}].key", Said(N_("duplicate person key")), key)
+            )
         else:
             keys.add(str(key))
     for i, d in enumerate(payload.get("documents") or []):
         if not isinstance(d, dict) or not d.get("type"):
-            problems.append(Problem(f"payload.documents[{i}].type", "every document needs a type"))
+            problems.append(
+                Problem(f"payload.documents[{i}].type", Said(N_("every document needs a type")))
+            )
     return problems
 
 
@@ -182,8 +189,11 @@ def send_exchange(
 def _replayed(existing: Exchange, request_hash: str, key: str) -> SendResult:
     if existing.request_hash != request_hash:
         raise Conflict(
-            f"idempotency key {key!r} was already used for a different request "
-            f"(exchange {existing.id})"
+            N_(
+                "idempotency key {key} was already used for a different request "
+                "(exchange {exchange_id})"
+            ),
+            params={"key": repr(key), "exchange_id": existing.id},
         )
     return SendResult(existing, replayed=True)
 
@@ -202,29 +212,38 @@ def _accept(
     node = ctx.catalog.resolve(cmd.node)
     if node is None:
         raise InvalidInput(
-            f"unknown collaboration node {cmd.node!r}",
-            problems=[Problem("node", "unknown node code or Chinese name", cmd.node)],
+            N_("unknown collaboration node {node}"),
+            problems=[Problem("node", Said(N_("unknown node code or Chinese name")), cmd.node)],
+            params={"node": repr(cmd.node)},
         )
     # Receiver
     receiver: Agency | None = None
     if node.kind is NodeKind.EXCHANGE:
         if not cmd.receiver_agency:
             raise InvalidInput(
-                f"{node.code} is sent to an agency",
-                problems=[Problem("receiver_agency", "required for an exchange")],
+                N_("{node} is sent to an agency"),
+                problems=[Problem("receiver_agency", Said(N_("required for an exchange")))],
+                params={"node": node.code},
             )
         receiver = _resolve_agency(uow, cmd.receiver_agency)
         if receiver is None:
             raise InvalidInput(
-                f"no agency {cmd.receiver_agency!r}",
+                N_("no agency {agency}"),
                 problems=[
-                    Problem("receiver_agency", "unknown agency id or code", cmd.receiver_agency)
+                    Problem(
+                        "receiver_agency",
+                        Said(N_("unknown agency id or code")),
+                        cmd.receiver_agency,
+                    )
                 ],
+                params={"agency": repr(cmd.receiver_agency)},
             )
         if receiver.id == sender_id:
             raise InvalidInput(
-                "an agency cannot send an exchange to itself",
-                problems=[Problem("receiver_agency", "same as the sender", cmd.receiver_agency)],
+                N_("an agency cannot send an exchange to itself"),
+                problems=[
+                    Problem("receiver_agency", Said(N_("same as the sender")), cmd.receiver_agency)
+                ],
             )
     if cmd.dossier_ref:
         _check_dossier_ref(uow, principal, cmd.dossier_ref, request_id)
@@ -232,7 +251,7 @@ def _accept(
     payload, versions = ctx.converter.inbound(principal.agency_type, cmd.payload)
     problems = _check_payload(payload)
     if problems:
-        raise InvalidInput("the exchange payload is invalid", problems=problems)
+        raise InvalidInput(N_("the exchange payload is invalid"), problems=problems)
     # Case and its history
     if cmd.case_id:  # checked again under the row lock: access may have changed meanwhile
         case = require_case(
@@ -243,8 +262,10 @@ def _accept(
         title = (payload.get("case") or {}).get("title")
         if not title:
             raise InvalidInput(
-                "a new case needs a title",
-                problems=[Problem("payload.case.title", "required when case_id is not given")],
+                N_("a new case needs a title"),
+                problems=[
+                    Problem("payload.case.title", Said(N_("required when case_id is not given")))
+                ],
             )
         case = Case(id=new_id(), title=str(title), stage="")
         history = []
@@ -253,13 +274,25 @@ def _accept(
     occurred_on = cmd.occurred_on or today
     if occurred_on > today:
         raise InvalidInput(
-            "an exchange cannot happen in the future",
-            problems=[Problem("occurred_on", f"after today ({today})", occurred_on.isoformat())],
+            N_("an exchange cannot happen in the future"),
+            problems=[
+                Problem(
+                    "occurred_on",
+                    Said(N_("after today ({today})"), today=today),
+                    occurred_on.isoformat(),
+                )
+            ],
         )
     if history and occurred_on < history[-1].on:
         raise InvalidInput(
-            "an exchange cannot predate the case's last event",
-            problems=[Problem("occurred_on", f"before {history[-1].on}", occurred_on.isoformat())],
+            N_("an exchange cannot predate the case's last event"),
+            problems=[
+                Problem(
+                    "occurred_on",
+                    Said(N_("before {day}"), day=history[-1].on),
+                    occurred_on.isoformat(),
+                )
+            ],
         )
     exchange_id = new_id()
     event = Event(
@@ -348,15 +381,17 @@ def _check_dossier_ref(
     from casebridge.services.dossier_access import require_dossier
 
     dossier_id, sep, root = ref.rpartition("@")
-    problem = Problem("dossier_ref", "no such dossier version visible to the sender", ref)
+    problem = Problem("dossier_ref", Said(N_("no such dossier version visible to the sender")), ref)
     if not sep or not dossier_id or not root:
-        raise InvalidInput("dossier_ref is DOSSIER_ID@MERKLE_ROOT", problems=[problem])
+        raise InvalidInput(N_("dossier_ref is DOSSIER_ID@MERKLE_ROOT"), problems=[problem])
     try:
         require_dossier(
             uow, principal, dossier_id, root, Action.DOSSIER_READ, request_id=request_id
         )
     except NotFound:
-        raise InvalidInput(f"unknown dossier version {ref}", problems=[problem]) from None
+        raise InvalidInput(
+            N_("unknown dossier version {ref}"), problems=[problem], params={"ref": ref}
+        ) from None
 
 
 def _record_case_ref(uow: UnitOfWork, case_id: str, agency_id: str, ref: str) -> None:
@@ -365,8 +400,11 @@ def _record_case_ref(uow: UnitOfWork, case_id: str, agency_id: str, ref: str) ->
         uow.session.add(CaseRef(case_id=case_id, agency_id=agency_id, ref=ref))
     elif existing.case_id != case_id:
         raise InvalidInput(
-            f"case number {ref!r} of this agency already belongs to another case",
-            problems=[Problem("payload.case.case_ref", "already used for another case", ref)],
+            N_("case number {ref} of this agency already belongs to another case"),
+            problems=[
+                Problem("payload.case.case_ref", Said(N_("already used for another case")), ref)
+            ],
+            params={"ref": repr(ref)},
         )
 
 
@@ -389,10 +427,12 @@ def _upsert_person(uow: UnitOfWork, case_id: str, p: dict[str, Any]) -> None:
             person.birth_date = date.fromisoformat(str(p["birth_date"]))
         except ValueError:
             raise InvalidInput(
-                "bad birth date",
+                N_("bad birth date"),
                 problems=[
                     Problem(
-                        f"payload.persons[{key}].birth_date", "not YYYY-MM-DD", str(p["birth_date"])
+                        f"payload.persons[{key}].birth_date",
+                        Said(N_("not YYYY-MM-DD")),
+                        str(p["birth_date"]),
                     )
                 ],
             ) from None
@@ -412,7 +452,7 @@ def sign_for(
     case. Idempotent: signing twice returns the first receipt."""
     x = uow.exchanges.get(exchange_id)
     if x is None or x.node_kind != NodeKind.EXCHANGE:
-        raise NotFound(f"no exchange {exchange_id}")
+        raise NotFound(N_("no exchange {exchange_id}"), params={"exchange_id": exchange_id})
     require_exchange(uow, principal, x, Action.SIGN_FOR, request_id=request_id)
     agency_id = _agency_of(principal)
     uow.access.assign(x.case_id, agency_id, principal.user_id, None)
@@ -448,7 +488,7 @@ def get_exchange(
     """One exchange, to a user who may read its case and whose agency is a party to it."""
     x = uow.exchanges.get(exchange_id)
     if x is None:
-        raise NotFound(f"no exchange {exchange_id}")
+        raise NotFound(N_("no exchange {exchange_id}"), params={"exchange_id": exchange_id})
     require_exchange(uow, principal, x, Action.CASE_READ, request_id=request_id)
     audit.record(
         uow,

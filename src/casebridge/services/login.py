@@ -18,7 +18,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from casebridge.domain.agency import Principal
-from casebridge.errors import AuthenticationRequired, InvalidInput, NotFound, Problem
+from casebridge.errors import AuthenticationRequired, InvalidInput, NotFound, Problem, Said
+from casebridge.i18n import N_
 from casebridge.services import audit
 from casebridge.services.auth import principal_for
 from casebridge.store.models import LoginSession
@@ -65,12 +66,14 @@ class LoginResult:
 def set_password(uow: UnitOfWork, username: str, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
-            "password too short",
-            problems=[Problem("password", f"at least {MIN_PASSWORD_LENGTH} characters")],
+            N_("password too short"),
+            problems=[
+                Problem("password", Said(N_("at least {n} characters"), n=MIN_PASSWORD_LENGTH))
+            ],
         )
     user = uow.users.by_username(username)
     if user is None:
-        raise NotFound(f"no user named {username!r}")
+        raise NotFound(N_("no user named {username}"), params={"username": repr(username)})
     user.password_hash = _hasher.hash(password)
     user.failed_logins = 0
     user.locked_until = None
@@ -107,7 +110,7 @@ def login(
             request_id=request_id,
         )
         uow.commit()
-        raise AuthenticationRequired("wrong username or password")
+        raise AuthenticationRequired(N_("wrong username or password"))
     actor = principal_for(user)
     if user.locked_until is not None and user.locked_until > now:
         audit.record(
@@ -123,7 +126,8 @@ def login(
         )
         uow.commit()
         raise AuthenticationRequired(
-            f"account locked until {user.locked_until.isoformat(timespec='minutes')}"
+            N_("account locked until {until}"),
+            params={"until": user.locked_until.isoformat(timespec="minutes")},
         )
     try:
         _hasher.verify(user.password_hash, password)
@@ -158,7 +162,7 @@ def login(
                 request_id=request_id,
             )
         uow.commit()
-        raise AuthenticationRequired("wrong username or password") from None
+        raise AuthenticationRequired(N_("wrong username or password")) from None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.failed_logins = 0
@@ -191,9 +195,9 @@ def resolve_session(uow: UnitOfWork, token: str) -> tuple[Principal, str]:
     """The caller behind a session cookie, and the session's CSRF token."""
     row = uow.session.get(LoginSession, _session_id(token))
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
-        raise AuthenticationRequired("session expired; log in again")
+        raise AuthenticationRequired(N_("session expired; log in again"))
     if not row.user.active:
-        raise AuthenticationRequired("account disabled")
+        raise AuthenticationRequired(N_("account disabled"))
     return principal_for(row.user), row.csrf_token
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 
 from casebridge.domain.agency import AgencyType, Role
-from casebridge.errors import InvalidInput, Problem
+from casebridge.errors import InvalidInput, Problem, Said
+from casebridge.i18n import N_
 from casebridge.services import audit
 from casebridge.services.auth import issue_token
 from casebridge.services.standards import load_standard_tables
@@ -50,13 +51,15 @@ def load_demo_region(path: Path | None = None) -> DemoRegion:
     problems: list[Problem] = []
     for i, a in enumerate(raw["agencies"]):
         if a.get("type") not in set(AgencyType):
-            problems.append(Problem(f"agencies[{i}].type", "unknown agency type", a.get("type")))
+            problems.append(
+                Problem(f"agencies[{i}].type", Said(N_("unknown agency type")), a.get("type"))
+            )
     for i, u in enumerate(raw["users"]):
         for r in u.get("roles", []):
             if r not in set(Role):
-                problems.append(Problem(f"users[{i}].roles", "unknown role", r))
+                problems.append(Problem(f"users[{i}].roles", Said(N_("unknown role")), r))
     if problems:
-        raise InvalidInput("demo region file is invalid", problems=problems)
+        raise InvalidInput(N_("demo region file is invalid"), problems=problems)
     return DemoRegion(raw["region"]["division_code"], raw["agencies"], raw["users"])
 
 

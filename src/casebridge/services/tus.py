@@ -26,7 +26,8 @@ from typing import Any
 from casebridge.bootstrap import Container
 from casebridge.domain.agency import Principal
 from casebridge.domain.dossier import MEDIA_TYPES
-from casebridge.errors import Conflict, InvalidInput, NotFound, Problem
+from casebridge.errors import Conflict, InvalidInput, NotFound, Problem, Said
+from casebridge.i18n import N_
 from casebridge.services import audit
 
 __all__ = [
@@ -50,7 +51,7 @@ class ChecksumMismatch(InvalidInput):
 
     code = "checksum-mismatch"
     status = 460
-    title = "Checksum mismatch"
+    title = N_("Checksum mismatch")
 
 
 @dataclass
@@ -76,7 +77,7 @@ def _dir(c: Container) -> Path:
 
 def _paths(c: Container, upload_id: str) -> tuple[Path, Path]:
     if len(upload_id) != 32 or not set(upload_id) <= _ID_CHARS:
-        raise NotFound(f"no upload {upload_id[:40]}")
+        raise NotFound(N_("no upload {upload}"), params={"upload": upload_id[:40]})
     d = _dir(c)
     return d / f"{upload_id}.json", d / f"{upload_id}.part"
 
@@ -97,15 +98,20 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         parts = pair.strip().split(" ")
         if not parts[0] or len(parts) > 2:
             raise InvalidInput(
-                "bad Upload-Metadata", problems=[Problem("Upload-Metadata", f"{pair!r}")]
+                N_("bad Upload-Metadata"), problems=[Problem("Upload-Metadata", f"{pair!r}")]
             )
         try:
             raw = base64.b64decode(parts[1], validate=True) if len(parts) == 2 else b""
             out[parts[0]] = raw.decode()
         except (binascii.Error, UnicodeDecodeError):
             raise InvalidInput(
-                "bad Upload-Metadata",
-                problems=[Problem("Upload-Metadata", f"{parts[0]!r} is not base64 UTF-8")],
+                N_("bad Upload-Metadata"),
+                problems=[
+                    Problem(
+                        "Upload-Metadata",
+                        Said(N_("{key} is not base64 UTF-8"), key=repr(parts[0])),
+                    )
+                ],
             ) from None
     return out
 
@@ -127,26 +133,36 @@ def create(c: Container, principal: Principal, length: int, metadata: dict[str, 
     problems = []
     limit = c.settings.dossier_max_page_bytes
     if length < 0 or length > limit:
-        problems.append(Problem("Upload-Length", f"must be 0–{limit} bytes", rule="page-size"))
+        problems.append(
+            Problem(
+                "Upload-Length", Said(N_("must be 0–{limit} bytes"), limit=limit), rule="page-size"
+            )
+        )
     filetype = metadata.get("filetype", "")
     if filetype not in MEDIA_TYPES:
         problems.append(
             Problem(
                 "Upload-Metadata.filetype",
-                f"unsupported media type {filetype!r} (allowed: {', '.join(sorted(MEDIA_TYPES))})",
+                Said(
+                    N_("unsupported media type {media!r} (allowed: {allowed})"),
+                    media=filetype,
+                    allowed=", ".join(sorted(MEDIA_TYPES)),
+                ),
                 rule="media-type",
             )
         )
     name = metadata.get("filename", "")
     if "/" in name or "\\" in name or name in {".", ".."}:
         problems.append(
-            Problem("Upload-Metadata.filename", "path traversal", rule="path-traversal")
+            Problem("Upload-Metadata.filename", Said(N_("path traversal")), rule="path-traversal")
         )
     expected = metadata.get("sha256")
     if expected is not None and (len(expected) != 64 or not set(expected) <= _ID_CHARS):
-        problems.append(Problem("Upload-Metadata.sha256", "must be 64 lower-case hex digits"))
+        problems.append(
+            Problem("Upload-Metadata.sha256", Said(N_("must be 64 lower-case hex digits")))
+        )
     if problems:
-        raise InvalidInput("upload refused", problems=problems)
+        raise InvalidInput(N_("upload refused"), problems=problems)
     _sweep(c)
     up = Upload(
         id=secrets.token_hex(16),
@@ -169,11 +185,11 @@ def get(c: Container, principal: Principal, upload_id: str) -> Upload:
     try:
         up = Upload(**json.loads(info.read_text()))
     except FileNotFoundError:
-        raise NotFound(f"no upload {upload_id}") from None
+        raise NotFound(N_("no upload {upload}"), params={"upload": upload_id}) from None
     if up.owner != principal.user_id:  # someone else's upload does not exist for the caller
-        raise NotFound(f"no upload {upload_id}")
+        raise NotFound(N_("no upload {upload}"), params={"upload": upload_id})
     if up.expires < time.time() and not up.done:
-        raise NotFound(f"upload {upload_id} expired")
+        raise NotFound(N_("upload {upload} expired"), params={"upload": upload_id})
     return up
 
 
@@ -187,14 +203,22 @@ async def append(
 ) -> Upload:
     up = get(c, principal, upload_id)
     if offset != up.offset:
-        raise Conflict(f"Upload-Offset {offset} does not match the upload's offset {up.offset}")
+        raise Conflict(
+            N_("Upload-Offset {offset} does not match the upload's offset {current}"),
+            params={"offset": offset, "current": up.offset},
+        )
     hasher = None
     if checksum:
         algo = checksum.partition(" ")[0]
         if algo not in CHECKSUMS:
             raise InvalidInput(
-                "unsupported checksum algorithm",
-                problems=[Problem("Upload-Checksum", f"{algo!r} not in {sorted(CHECKSUMS)}")],
+                N_("unsupported checksum algorithm"),
+                problems=[
+                    Problem(
+                        "Upload-Checksum",
+                        Said(N_("{algo} not in {known}"), algo=repr(algo), known=sorted(CHECKSUMS)),
+                    )
+                ],
             )
         hasher = CHECKSUMS[algo]()
     _, part = _paths(c, upload_id)
@@ -204,7 +228,7 @@ async def append(
         try:
             async for chunk in chunks:
                 if up.offset + written + len(chunk) > up.length:
-                    raise InvalidInput("upload exceeds its Upload-Length")
+                    raise InvalidInput(N_("upload exceeds its Upload-Length"))
                 fh.write(chunk)
                 written += len(chunk)
                 if hasher is not None:
@@ -223,7 +247,7 @@ async def append(
             and (base64.b64encode(hasher.digest()).decode() != checksum.partition(" ")[2])
         ):
             fh.truncate(up.offset)
-            raise ChecksumMismatch("the chunk does not match Upload-Checksum; it was discarded")
+            raise ChecksumMismatch(N_("the chunk does not match Upload-Checksum; it was discarded"))
         fh.flush()
         os.fsync(fh.fileno())
     up.offset += written
@@ -243,11 +267,15 @@ def _finish(c: Container, principal: Principal, up: Upload) -> None:
         part.unlink(missing_ok=True)
         _paths(c, up.id)[0].unlink(missing_ok=True)
         raise InvalidInput(
-            "uploaded bytes do not match the declared page hash",
+            N_("uploaded bytes do not match the declared page hash"),
             problems=[
                 Problem(
                     up.metadata.get("filename", up.id),
-                    f"declared sha256 {expected}, received {digest}",
+                    Said(
+                        N_("declared sha256 {expected}, received {digest}"),
+                        expected=expected,
+                        digest=digest,
+                    ),
                     rule="digest",
                 )
             ],

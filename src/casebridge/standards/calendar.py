@@ -8,7 +8,8 @@ from functools import cache
 from pathlib import Path
 
 from casebridge.domain.deadlines import WorkCalendar
-from casebridge.errors import InvalidInput, Problem
+from casebridge.errors import InvalidInput, Problem, Said
+from casebridge.i18n import N_
 from casebridge.standards import data_path
 
 __all__ = ["load_calendar", "parse_calendar"]
@@ -26,7 +27,9 @@ def parse_calendar(lines: list[str], source: str) -> WorkCalendar:
             d = date.fromisoformat(row["date"])
             year = int(row["year"])
         except (KeyError, TypeError, ValueError) as exc:
-            problems.append(Problem(f"{source}:row {n}", f"bad date or year: {exc}"))
+            problems.append(
+                Problem(f"{source}:row {n}", Said(N_("bad date or year: {error}"), error=exc))
+            )
             continue
         if row.get("kind") == "off":
             off.add(d)
@@ -34,12 +37,16 @@ def parse_calendar(lines: list[str], source: str) -> WorkCalendar:
             work.add(d)
         else:
             problems.append(
-                Problem(f"{source}:row {n}.kind", "must be off or workday", row.get("kind"))
+                Problem(
+                    f"{source}:row {n}.kind", Said(N_("must be off or workday")), row.get("kind")
+                )
             )
             continue
         years.add(year)
     if problems:
-        raise InvalidInput(f"holiday calendar {source} is invalid", problems=problems)
+        raise InvalidInput(
+            N_("holiday calendar {source} is invalid"), problems=problems, params={"source": source}
+        )
     return WorkCalendar.of(off, work, years)
 
 

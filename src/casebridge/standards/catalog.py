@@ -28,6 +28,7 @@ from casebridge.domain.catalog import (
     NodeKind,
 )
 from casebridge.errors import InvalidInput, Problem
+from casebridge.i18n import N_
 from casebridge.standards import data_path
 
 __all__ = ["load_catalog", "parse_catalog"]
@@ -251,7 +252,7 @@ def parse_catalog(
                 label = raw.get("code", i) if isinstance(raw, dict) else i
                 problems += _problems(exc, f"{name}:nodes[{label}]")
     if problems:
-        raise InvalidInput("node catalog does not match its schema", problems=problems)
+        raise InvalidInput(N_("node catalog does not match its schema"), problems=problems)
     digest = hashlib.sha256(repr((node_docs, limit_doc)).encode()).hexdigest()[:12]
     return Catalog.build(
         nodes,

@@ -35,7 +35,8 @@ from casebridge.domain.validators import (
     Validation,
     validate_id_number,
 )
-from casebridge.errors import InvalidInput, NotFound, Problem
+from casebridge.errors import InvalidInput, NotFound, Problem, Said
+from casebridge.i18n import N_
 from casebridge.standards import data_path
 
 __all__ = ["Standards", "load_standards", "read_csv"]
@@ -73,13 +74,16 @@ class Standards:
             return self.tables[name]
         except KeyError:
             raise NotFound(
-                f"no code table {name!r}; known: {', '.join(sorted(self.tables))}"
+                N_("no code table {name}; known: {known}"),
+                params={"name": repr(name), "known": ", ".join(sorted(self.tables))},
             ) from None
 
     def entry(self, table: str, code: str) -> Entry:
         entry = self.table(table).get(code)
         if entry is None:
-            raise NotFound(f"no code {code!r} in table {table}")
+            raise NotFound(
+                N_("no code {code} in table {table}"), params={"code": repr(code), "table": table}
+            )
         return entry
 
     def describe(self, table: str, entry: Entry) -> dict[str, object]:
@@ -99,8 +103,16 @@ class Standards:
         except KeyError:
             known = ", ".join([STANDARD, *sorted(self.dialects)])
             raise InvalidInput(
-                f"unknown dialect {name!r}",
-                problems=[Problem("dialect", f"unknown dialect; known: {known}", name, "unknown")],
+                N_("unknown dialect {name}"),
+                problems=[
+                    Problem(
+                        "dialect",
+                        Said(N_("unknown dialect; known: {known}"), known=known),
+                        name,
+                        "unknown",
+                    )
+                ],
+                params={"name": repr(name)},
             ) from None
 
     def dialect_for_agency_type(self, agency_type: str) -> str | None:
@@ -129,7 +141,8 @@ class Standards:
             return VALIDATORS[kind](text)
         except KeyError:
             raise NotFound(
-                f"no validator {kind!r}; known: {', '.join(sorted(VALIDATORS))}"
+                N_("no validator {kind}; known: {known}"),
+                params={"kind": repr(kind), "known": ", ".join(sorted(VALIDATORS))},
             ) from None
 
     def search(self, text: str, table: str | None = None) -> list[tuple[str, Entry]]:

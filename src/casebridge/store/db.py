@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from casebridge.errors import DatabaseUnavailable
+from casebridge.i18n import N_
 
 __all__ = ["describe_url", "make_engine", "translate_db_errors"]
 
@@ -47,8 +48,8 @@ def make_engine(url: str) -> Engine:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseUnavailable(
-                    f"database {describe_url(url)} unavailable: cannot create folder {folder}: "
-                    f"{exc.strerror}"
+                    N_("database {url} unavailable: cannot create folder {folder}: {reason}"),
+                    params={"url": describe_url(url), "folder": folder, "reason": exc.strerror},
                 ) from None
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -65,8 +66,13 @@ def translate_db_errors(url: str) -> Iterator[None]:
         yield
     except OperationalError as exc:
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseUnavailable(f"database {describe_url(url)} unavailable: {first}") from exc
+        raise DatabaseUnavailable(
+            N_("database {url} unavailable: {reason}"),
+            params={"url": describe_url(url), "reason": first},
+        ) from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            raise DatabaseUnavailable(f"database {describe_url(url)} connection lost") from exc
+            raise DatabaseUnavailable(
+                N_("database {url} connection lost"), params={"url": describe_url(url)}
+            ) from exc
         raise

@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from casebridge.errors import MigrationsPending
+from casebridge.i18n import N_
 from casebridge.store.db import translate_db_errors
 
 __all__ = ["current_revision", "head_revision", "require_current", "upgrade"]
@@ -46,8 +47,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def require_current(engine: Engine) -> None:
     current = current_revision(engine)
     head = head_revision()
+    if current is None:
+        raise MigrationsPending(
+            N_("database schema at nothing, code expects {head}: run `casebridge db upgrade`"),
+            params={"head": head},
+        )
     if current != head:
         raise MigrationsPending(
-            f"database schema at {current or 'nothing'}, code expects {head}: "
-            "run `casebridge db upgrade`"
+            N_("database schema at {current}, code expects {head}: run `casebridge db upgrade`"),
+            params={"current": current, "head": head},
         )

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from casebridge.errors import Conflict
+from casebridge.i18n import N_
 from casebridge.store.db import translate_db_errors
 from casebridge.store.dossier_repository import DossierRepository
 from casebridge.store.repositories import (
@@ -104,7 +105,9 @@ class UnitOfWork:
             except IntegrityError as exc:
                 self.session.rollback()
                 first = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint"
-                raise Conflict(f"the write collides with existing data: {first}") from exc
+                raise Conflict(
+                    N_("the write collides with existing data: {reason}"), params={"reason": first}
+                ) from exc
 
 
 class UnitOfWorkFactory:

@@ -19,10 +19,11 @@ from casebridge.domain.access import Action
 from casebridge.domain.agency import Principal
 from casebridge.domain.dossier import loads_manifest_bytes
 from casebridge.domain.dossier_pack import MEDIA_TYPE
-from casebridge.errors import InvalidInput, Problem
+from casebridge.errors import InvalidInput, Problem, Said
 from casebridge.gcsettings import trim_heap
 from casebridge.hub.api.policy import policy
 from casebridge.hub.deps import CurrentPrincipal, Uow
+from casebridge.i18n import N_
 from casebridge.services import audit, dossiers
 from casebridge.services.dossier_access import require_dossier
 from casebridge.services.dossiers import VersionStatus
@@ -78,7 +79,7 @@ async def register(principal: CurrentPrincipal, request: Request, response: Resp
     twice cost the forwarding step a sixth of its time).
     """
     c: Container = request.app.state.container
-    data = await _json_body(request, "the manifest is not JSON")
+    data = await _json_body(request, N_("the manifest is not JSON"))
 
     def run() -> VersionStatus:
         try:
@@ -133,7 +134,7 @@ async def register_child(
     root is the declared one.
     """
     c: Container = request.app.state.container
-    data = await _json_body(request, "the new version is not JSON")
+    data = await _json_body(request, N_("the new version is not JSON"))
 
     def run() -> VersionStatus:
         with c.uow() as uow:
@@ -179,8 +180,14 @@ async def upload_pack(
     await run_in_threadpool(_require, c, principal, dossier_id, root, Action.DOSSIER_WRITE)
     if request.headers.get("content-type", "").split(";")[0].strip() != MEDIA_TYPE:
         raise InvalidInput(
-            "wrong content type",
-            problems=[Problem("Content-Type", f"must be {MEDIA_TYPE}", rule="media-type")],
+            N_("wrong content type"),
+            problems=[
+                Problem(
+                    "Content-Type",
+                    Said(N_("must be {media_type}"), media_type=MEDIA_TYPE),
+                    rule="media-type",
+                )
+            ],
         )
     result = await dossiers.receive_pack(c, principal, dossier_id, root, request.stream())
     return result.as_dict()
@@ -194,8 +201,13 @@ def _documents(spec: str | None) -> list[tuple[int, int]] | None:
         m = re.fullmatch(r"(\d+)\.(\d+)", part.strip())
         if not m:
             raise InvalidInput(
-                "bad document list",
-                problems=[Problem("documents", f"{part!r} is not VOLUME.DOCUMENT (e.g. 1.3)")],
+                N_("bad document list"),
+                problems=[
+                    Problem(
+                        "documents",
+                        Said(N_("{part} is not VOLUME.DOCUMENT (e.g. 1.3)"), part=repr(part)),
+                    )
+                ],
             )
         out.append((int(m.group(1)), int(m.group(2))))
     return out

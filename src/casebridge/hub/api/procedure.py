@@ -13,6 +13,7 @@ from casebridge.domain.catalog import LAWS, Node
 from casebridge.errors import NotFound
 from casebridge.hub.api.policy import policy
 from casebridge.hub.deps import CurrentPrincipal, Uow, container, request_id
+from casebridge.i18n import N_
 from casebridge.services import supervision as svc
 from casebridge.services.clock import today_cn
 
@@ -93,7 +94,7 @@ def get_node(code: str, request: Request, principal: CurrentPrincipal) -> dict[s
     cat = container(request).procedure.catalog
     node = cat.resolve(code)
     if node is None:
-        raise NotFound(f"no collaboration node {code!r}")
+        raise NotFound(N_("no collaboration node {node}"), params={"node": repr(code)})
     return node_dict(node, cat.reply_to.get(node.code, ()))
 
 

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Header, Request, Response
 
 from casebridge.bootstrap import Container
 from casebridge.domain.access import Action
-from casebridge.errors import CasebridgeError, InvalidInput, Problem
+from casebridge.errors import CasebridgeError, InvalidInput, Problem, Said
 from casebridge.hub.api.policy import policy
 from casebridge.hub.deps import CurrentPrincipal
+from casebridge.i18n import N_
 from casebridge.services import tus
 from casebridge.services.access import require
 
@@ -31,13 +32,13 @@ def _base() -> dict[str, str]:
 
 def _check_version(value: str | None) -> None:
     if value != VERSION:
-        raise _VersionMismatch(f"Tus-Resumable must be {VERSION}")
+        raise _VersionMismatch(N_("Tus-Resumable must be {version}"), params={"version": VERSION})
 
 
 class _VersionMismatch(CasebridgeError):
     code = "tus-version-mismatch"
     status = 412
-    title = "Unsupported tus version"
+    title = N_("Unsupported tus version")
 
 
 @router.options("", openapi_extra=policy(Action.PUBLIC))
@@ -68,8 +69,10 @@ def create(
     _check_version(tus_resumable)
     if upload_length is None or not upload_length.isdigit():
         raise InvalidInput(
-            "Upload-Length is required",
-            problems=[Problem("Upload-Length", "a non-negative integer (no deferred length)")],
+            N_("Upload-Length is required"),
+            problems=[
+                Problem("Upload-Length", Said(N_("a non-negative integer (no deferred length)")))
+            ],
         )
     c: Container = request.app.state.container
     with c.uow() as uow:  # scans are uploaded by those who may open cases
@@ -102,7 +105,7 @@ async def append(
     if request.headers.get("content-type") != "application/offset+octet-stream":
         return Response(status_code=415, headers=_base())
     if upload_offset is None or not upload_offset.isdigit():
-        raise InvalidInput("Upload-Offset is required")
+        raise InvalidInput(N_("Upload-Offset is required"))
     c: Container = request.app.state.container
     up = await tus.append(
         c, principal, upload_id, int(upload_offset), upload_checksum, request.stream()

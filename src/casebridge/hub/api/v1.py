@@ -9,6 +9,7 @@ from casebridge.errors import NotFound
 from casebridge.hub.api.policy import policy
 from casebridge.hub.api.schemas import AgencyOut, MeOut
 from casebridge.hub.deps import CurrentPrincipal, Uow
+from casebridge.i18n import N_
 
 __all__ = ["router"]
 
@@ -40,5 +41,5 @@ def list_agencies(
 def get_agency(agency_id: str, principal: CurrentPrincipal, uow: Uow) -> AgencyOut:
     agency = uow.agencies.get(agency_id)
     if agency is None:
-        raise NotFound(f"no agency {agency_id}")
+        raise NotFound(N_("no agency {agency}"), params={"agency": agency_id})
     return AgencyOut.model_validate(agency)
