@@ -116,3 +116,26 @@ def test_export_of_unknown_case_is_not_found(factory: UnitOfWorkFactory) -> None
     write_events(factory, 1)
     with factory() as uow, pytest.raises(NotFound):
         export_case(uow, "nope")
+
+
+def test_concurrent_appends_from_separate_connections_all_land_in_one_chain(
+    factory: UnitOfWorkFactory,
+) -> None:
+    """Requests audit in parallel (hub worker threads and processes, each on its own
+    connection). On SQLite the head row was read before the transaction took the write lock,
+    so two appends could both take the same sequence number: one request failed with a
+    UNIQUE error (seen as a 500 when a client opened two downloads at once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def append_many(worker: int) -> None:
+        for i in range(25):
+            with factory() as uow:
+                audit.record(uow, "case.read", "case", f"w{worker}-{i}")
+                uow.commit()
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(append_many, range(4)))
+    with factory() as uow:
+        report = verify_log(uow)
+        assert report.ok, report.problems
+        assert report.events == 100

@@ -162,3 +162,35 @@ def test_held_pages_are_counted_in_chunks_of_a_few_statement_shapes(
         assert uow.dossiers.add_pages(held) == 0  # recorded once
     assert [len(_padded(hashes[:n])) for n in (1, 8, 9, 64, 65, 900)] == [8, 8, 64, 64, 900, 900]
     assert _padded(hashes[:3])[3:] == [hashes[2]] * 5
+
+
+def test_a_case_read_for_update_waits_for_the_other_writer(uow_factory: UnitOfWorkFactory) -> None:
+    """Two exchanges for one case must see each other's effect: the second reads the case
+    only after the first committed. On SQLite FOR UPDATE is ignored, so both once read the
+    same state and the first one's update was lost."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    with uow_factory() as uow:
+        case_id = uow.cases.add(Case(title="张三盗窃案", stage="investigation")).id
+        uow.commit()
+    first_holds = threading.Event()
+
+    def bump(first: bool) -> None:
+        if not first:
+            assert first_holds.wait(10)
+        with uow_factory() as uow:
+            case = uow.cases.get(case_id, for_update=True)
+            assert case is not None
+            if first:
+                first_holds.set()
+                threading.Event().wait(0.3)  # the other request arrives meanwhile
+            case.event_count += 1
+            uow.commit()
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(bump, [True, False]))
+    with uow_factory() as uow:
+        case = uow.cases.get(case_id)
+        assert case is not None
+        assert case.event_count == 2

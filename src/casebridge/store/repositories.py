@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -110,12 +110,30 @@ class TokenRepository:
         return int(self.session.scalar(stmt) or 0)
 
 
+def lock_on_sqlite(session: Session, table: Table, where: Any, keep: Sequence[str]) -> bool:
+    """SQLite's stand-in for ``SELECT … FOR UPDATE``; True if it applied (SQLite), False
+    elsewhere (the caller adds FOR UPDATE).
+
+    SQLite has no row locks, and its driver opens a transaction only at the first write, so a
+    row read first comes from a snapshot another connection (a thread, a hub process) can
+    overtake: two requests then act on the same state, and one's update is lost or collides.
+    A no-op update of the row (``keep``: columns set to themselves, so that no ``onupdate``
+    fires) makes this transaction the database's one writer, waiting ``busy_timeout`` for
+    another; what it reads next is current and stays so until it commits.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    session.execute(update(table).where(where).values({c: table.c[c] for c in keep}))
+    return True
+
+
 class AuditRepository:
     """Append-only: there is deliberately no update or delete here.
 
     Appends are serialised on the single ``audit_head`` row (locked FOR UPDATE on PostgreSQL;
-    SQLite has one writer): each event's hash covers its predecessor's, the Merkle frontier
-    grows in O(log n), and every ``checkpoint_every`` events a signed tree head is stored.
+    on SQLite by writing it first, :func:`lock_on_sqlite`): each event's hash covers its
+    predecessor's, the Merkle frontier grows in O(log n), and every ``checkpoint_every``
+    events a signed tree head is stored.
     """
 
     def __init__(
@@ -125,9 +143,16 @@ class AuditRepository:
         self.signer = signer
         self.checkpoint_every = checkpoint_every
 
+    def _lock_head(self) -> bool:
+        """On SQLite, take the write lock before the head is read (see :func:`lock_on_sqlite`):
+        without it two appends could take the same sequence number, and one request failed
+        with a UNIQUE error."""
+        head_t = cast(Table, AuditHead.__table__)
+        return lock_on_sqlite(self.session, head_t, head_t.c.id == 1, ["last_seq"])
+
     def head(self, *, lock: bool = False) -> AuditHead:
         stmt = select(AuditHead).where(AuditHead.id == 1)
-        if lock:
+        if lock and not self._lock_head():
             stmt = stmt.with_for_update()
         head = self.session.scalar(stmt)
         if head is None:  # pragma: no cover - created by migration 0005
@@ -140,7 +165,7 @@ class AuditRepository:
         head_t = cast(Table, AuditHead.__table__)
         event_t = cast(Table, AuditEvent.__table__)
         stmt = select(head_t).where(head_t.c.id == 1)
-        if self.session.get_bind().dialect.name != "sqlite":
+        if not self._lock_head():
             stmt = stmt.with_for_update()
         head = self.session.execute(stmt).one()
         event.seq = head.last_seq + 1
@@ -245,11 +270,16 @@ class CaseRepository:
         return case
 
     def get(self, case_id: str, *, for_update: bool = False) -> Case | None:
-        """``for_update`` locks the row (PostgreSQL) so that two exchanges for one case are
-        checked against the procedure one after the other, never against the same state."""
+        """``for_update`` locks the row so that two exchanges for one case are checked
+        against the procedure one after the other, never against the same state (FOR UPDATE;
+        on SQLite the database's write lock, :func:`lock_on_sqlite`)."""
         stmt = select(Case).where(Case.id == case_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            table = cast(Table, Case.__table__)
+            keep = ["event_count", "updated_at"]
+            if not lock_on_sqlite(self.session, table, table.c.id == case_id, keep):
+                stmt = stmt.with_for_update()
+            stmt = stmt.execution_options(populate_existing=True)
         return self.session.scalar(stmt)
 
     def ref(self, agency_id: str, ref: str) -> CaseRef | None:
