@@ -20,7 +20,7 @@ from rich.table import Table
 from casebridge import __version__
 from casebridge.bootstrap import Container, bootstrap
 from casebridge.cli_codes import codes_app
-from casebridge.cli_common import JsonFlag, print_json, run_guarded, say
+from casebridge.cli_common import JsonFlag, localized, print_json, run_guarded, say
 from casebridge.cli_dossier import dossier_app
 from casebridge.config import Settings, load_settings
 from casebridge.errors import CasebridgeError
@@ -419,7 +419,7 @@ _register_feature_commands()
 
 def main() -> None:
     """Entry point: one clear line and exit 1 for every deliberate error, never a traceback."""
-    run_guarded(app)
+    run_guarded(lambda: localized(app)(prog_name="casebridge"))
 
 
 if __name__ == "__main__":

@@ -20,14 +20,14 @@ def main() -> None:
 
         full_cli()
         return
-    from casebridge.cli_common import run_guarded
+    from casebridge.cli_common import localized, run_guarded
     from casebridge.cli_dossier import dossier_app
     from casebridge.gcsettings import relax_gc
 
     relax_gc()  # manifests of thousands of pages: see casebridge.gcsettings
 
     # the same one-line error contract as casebridge.cli.main
-    run_guarded(lambda: dossier_app(args=argv[1:], prog_name="casebridge dossier"))
+    run_guarded(lambda: localized(dossier_app)(args=argv[1:], prog_name="casebridge dossier"))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ locale, or CASEBRIDGE_LANG), while codes, identifiers and command names stay as 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,35 @@ def test_a_refusal_shows_its_rule_and_legal_basis(tmp_path: Path, lang: str, ref
     assert checked.returncode == 0, checked.stderr
     [line] = [x for x in checked.stdout.splitlines() if x.startswith(refused)]
     assert line.endswith("[documents_required; CPL 87; CPL 91(1)]"), line
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_help_speaks_the_command_lines_language(tmp_path: Path, lang: str) -> None:
+    from casebridge.i18n import translate
+
+    env = {"CASEBRIDGE_LANG": lang, "COLUMNS": "200"}
+    for args, text in [
+        (("--help",), "Print the version."),
+        (("dossier", "pull", "--help"), "Folder to receive the dossier into."),
+    ]:
+        shown = run_cli(*args, env=env, cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert translate(text, lang) in shown.stdout
+        assert translate("Options", lang) in shown.stdout
+    if lang != "en":
+        assert "Folder to receive the dossier into." not in shown.stdout
+    # `casebridge dossier …` through the executable's fast path (casebridge.entry) too
+    import subprocess
+    import sys
+
+    fast = subprocess.run(
+        [sys.executable, "-m", "casebridge.entry", "dossier", "pull", "--help"],
+        env={**os.environ, "LANG": "C.UTF-8", **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert fast.returncode == 0, fast.stderr
+    assert translate("Folder to receive the dossier into.", lang) in fast.stdout

@@ -116,3 +116,22 @@ def test_an_error_naming_a_page_says_it_in_either_language() -> None:
     assert problem.message.startswith("dossier A-1, volume 2")
     assert problem.localized("zh_Hans").endswith("第 7 页（0007.jpg）：内容与清单不符")
     assert problem == Problem("page", str(problem.message))  # the template is not identity
+
+
+def test_every_help_text_of_the_command_line_has_a_chinese_translation() -> None:
+    """--help texts stay English strings in the code (Typer reads them at import); the catalog
+    holds them under their English text, and ``localized`` swaps them in."""
+    import typer.main
+
+    from casebridge.cli import app
+    from casebridge.cli_common import help_texts
+    from casebridge.i18n import _catalog
+
+    catalog = _catalog("zh_Hans")
+    assert catalog is not None
+    texts = help_texts(typer.main.get_command(app))
+    assert len(texts) >= 90
+    missing = [t for t in texts if not (catalog.get(t) and catalog.get(t).string)]
+    assert missing == [], "add these to locales/zh_Hans/LC_MESSAGES/casebridge.po"
+    wrong = [t for t in texts if _fields(translate(t, "zh_Hans")) != _fields(t)]
+    assert wrong == []
