@@ -75,6 +75,7 @@ def test_pages_read_like_the_tuple_they_replace() -> None:
     assert packed[1:3] == plain[1:3]
     assert list(packed.sizes()) == [p.size for p in plain]
     assert list(packed.digests()) == [bytes.fromhex(p.sha256) for p in plain]
+    assert list(packed.names_and_sizes()) == [(p.name, p.size) for p in plain]
     with pytest.raises(IndexError):
         packed[5]
     assert hash(packed) == hash(Pages(plain))
@@ -92,6 +93,7 @@ def test_pages_that_do_not_pack_are_kept_exactly_as_given() -> None:
         assert not pages.packed
         assert tuple(pages)[-1] == page
         assert pages[-1] is page
+        assert list(pages.names_and_sizes())[-1] == (page.name, page.size)
 
 
 def test_a_document_takes_any_sequence_of_pages_and_packs_it() -> None:

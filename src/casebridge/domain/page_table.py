@@ -153,6 +153,17 @@ class Pages(Sequence[Page]):
     def sizes(self) -> Iterable[int]:
         return self._sizes if self._loose is None else [p.size for p in self._loose]
 
+    def names_and_sizes(self) -> Iterator[tuple[str, int]]:
+        """(file name, size) of each page, in order, with no ``Page`` or hex hash made (a
+        forwarded dossier checks thousands of received files this way)."""
+        if self._loose is not None:
+            yield from ((p.name, p.size) for p in self._loose)
+            return
+        names, start = self._names, 0
+        for end, size in zip(self._ends, self._sizes, strict=True):
+            yield names[start:end], size
+            start = end
+
     def hashes_and_sizes(self) -> Iterator[tuple[str, int]]:
         """(hex hash, size) of each page, in order."""
         if self._loose is not None:

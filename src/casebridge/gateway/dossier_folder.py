@@ -211,16 +211,16 @@ def _differs(folder: Path, volume: Volume) -> list[Problem]:
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for doc in volume.documents:
-            for p in doc.pages:
+            for name, size in doc.pages.names_and_sizes():
                 try:
-                    st = os.stat(p.name, dir_fd=fd)
-                    if st.st_size == p.size and stat.S_ISREG(st.st_mode):
+                    st = os.stat(name, dir_fd=fd)
+                    if st.st_size == size and stat.S_ISREG(st.st_mode):
                         continue
                 except OSError:
                     pass
                 bad.append(
                     Problem(
-                        str(folder / p.name),
+                        str(folder / name),
                         Said(N_("differs from the received manifest")),
                         rule="extends",
                     )
