@@ -205,7 +205,7 @@ def push_cmd(
     token: TokenOpt = "",
     cacert: CaOpt = None,
     manifest_file: Annotated[Path | None, typer.Option("--manifest")] = None,
-    pack_mb: Annotated[int, typer.Option(help="Pack size in MB.", min=1)] = 32,
+    pack_mb: Annotated[int, typer.Option(help="Pack size in MB.", min=1)] = 64,
     parallel: Annotated[
         int,
         typer.Option(
@@ -296,11 +296,14 @@ def pull_cmd(
     documents: Annotated[
         str | None, typer.Option(help="Only these documents: VOLUME.DOC list, e.g. 1.1,2.3")
     ] = None,
+    parallel: Annotated[
+        int, typer.Option(help="Streams at once (connections, each a range of the pages).", min=1)
+    ] = 4,
     as_json: JsonFlag = False,
 ) -> None:
     """Receive a dossier (or chosen documents); every page is verified before it is kept."""
     verify: bool | str = str(cacert) if cacert else True
-    with HubClient(hub, token, verify=verify, lang=cli_lang()) as client:
+    with HubClient(hub, token, verify=verify, parallel=parallel, lang=cli_lang()) as client:
         status = client.status(dossier_id, root)
         with _progress(
             N_("pull"), int(status["page_count"]), int(status["total_bytes"]), as_json

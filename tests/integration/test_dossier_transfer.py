@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -386,7 +387,7 @@ def test_a_broken_download_resumes_at_the_first_unverified_page(
 
     monkeypatch.setattr(HubClient, "_bulk_connection", cut_first)
     with HubClient(hub.url, token) as client:
-        pulled = client.pull("D-2026-001", tmp_path / "out")
+        pulled = client.pull("D-2026-001", tmp_path / "out", streams=1)
     assert pulled.resumed == 1
     assert pulled.pages == 20
     assert ranges[0] is None
@@ -398,9 +399,72 @@ def test_a_broken_download_resumes_at_the_first_unverified_page(
                 offsets.append(offsets[-1] + page.size)
     assert ranges[1] is not None
     assert ranges[1].startswith("bytes=")
-    start = int(ranges[1].removeprefix("bytes=").rstrip("-"))
+    start, end = (int(x) for x in ranges[1].removeprefix("bytes=").split("-"))
     assert start in offsets
     assert 0 < start < offsets[-1]
+    assert end == offsets[-1] - 1
+    received = read_manifest(tmp_path / "out" / MANIFEST_NAME)
+    assert verify_folder(tmp_path / "out", received).bad == []
+    assert not list((tmp_path / "out").rglob("*.part"))
+
+
+def test_a_parallel_download_splits_the_pages_into_ranges_and_resumes_the_cut_one(
+    hub: LiveServer, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three streams: three Range requests that tile the content at page boundaries; the
+    one cut after two pages resumes inside its own range, the others are not disturbed."""
+    import threading
+
+    folder, manifest = _packed(tmp_path, pages=10, size=70_000)
+    with HubClient(hub.url, token) as client:
+        client.push(folder, manifest)  # type: ignore[arg-type]
+    real = HubClient._bulk_connection
+    ranges: list[tuple[int, int]] = []
+    cut: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def spy(self: HubClient) -> object:
+        conn = real(self)
+        connect, request = conn.connect, conn.request
+
+        def note_request(method: str, url: str, *args: object, **kw: object) -> None:
+            spec = (kw.get("headers") or {})["Range"]  # type: ignore[index]
+            lo, hi = (int(x) for x in spec.removeprefix("bytes=").split("-"))
+            with lock:
+                ranges.append((lo, hi))
+                cut_this = lo == 0 and not cut
+                if cut_this:
+                    cut.append((lo, hi))
+
+            def cut_connect() -> None:
+                connect()
+                if cut_this:
+                    conn.sock = _CutAfter(conn.sock, 2 * 70_000 + 100)  # type: ignore[assignment]
+
+            conn.connect = cut_connect  # type: ignore[method-assign]
+            request(method, url, *args, **kw)  # type: ignore[arg-type]
+
+        conn.request = note_request  # type: ignore[method-assign]
+        return conn
+
+    monkeypatch.setattr(HubClient, "_bulk_connection", spy)
+    with HubClient(hub.url, token) as client:
+        pulled = client.pull("D-2026-001", tmp_path / "out", streams=3)
+    assert (pulled.pages, pulled.resumed, pulled.pages_reused) == (20, 1, 0)
+    offsets = [0]
+    for vol in manifest.volumes:  # type: ignore[attr-defined]
+        for doc in vol.documents:
+            for page in doc.pages:
+                offsets.append(offsets[-1] + page.size)
+    [(_, cut_end)] = cut
+    [resumed] = [r for r in ranges if r[1] == cut_end and r[0] > 0]
+    assert resumed[0] in offsets  # at a page boundary, after the two verified pages
+    assert resumed[0] >= offsets[2]
+    first = sorted(r for r in ranges if r != resumed)
+    assert len(first) == 3
+    assert first[0][0] == 0
+    assert first[-1][1] == offsets[-1] - 1
+    assert all(a[1] + 1 == b[0] and b[0] in offsets for a, b in itertools.pairwise(first))
     received = read_manifest(tmp_path / "out" / MANIFEST_NAME)
     assert verify_folder(tmp_path / "out", received).bad == []
     assert not list((tmp_path / "out").rglob("*.part"))
