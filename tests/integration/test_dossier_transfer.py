@@ -409,7 +409,11 @@ def test_a_broken_download_resumes_at_the_first_unverified_page(
 
 
 def test_a_parallel_download_splits_the_pages_into_ranges_and_resumes_the_cut_one(
-    hub: LiveServer, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    hub: LiveServer,
+    container: Container,
+    token: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Three streams: three Range requests that tile the content at page boundaries; the
     one cut after two pages resumes inside its own range, the others are not disturbed."""
@@ -468,6 +472,9 @@ def test_a_parallel_download_splits_the_pages_into_ranges_and_resumes_the_cut_on
     received = read_manifest(tmp_path / "out" / MANIFEST_NAME)
     assert verify_folder(tmp_path / "out", received).bad == []
     assert not list((tmp_path / "out").rglob("*.part"))
+    with container.uow() as uow:  # each request is audited with the range it read
+        audited = [e.detail["range"] for e in uow.audit.iter_all() if e.action == "dossier.read"]
+    assert sorted(audited) == sorted(f"bytes={lo}-{hi}" for lo, hi in ranges)
 
 
 def test_a_manifest_that_is_not_json_is_refused(api: httpx.Client) -> None:

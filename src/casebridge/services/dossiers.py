@@ -730,7 +730,10 @@ def content_plan(
     dossier_id: str,
     root: str,
     documents: list[tuple[int, int]] | None,
+    byte_range: str | None = None,
 ) -> ContentPlan:
+    """The download of the chosen documents, audited (``byte_range``: the request's Range
+    header, recorded as it came — a client pulls in several ranges at once)."""
     manifest = load_manifest(uow, dossier_id, root)
     if documents:
         known = {
@@ -761,7 +764,12 @@ def content_plan(
         "dossier",
         dossier_id,
         actor=principal,
-        detail={"merkle_root": root, "documents": documents or "all", "pages": len(chosen)},
+        detail={
+            "merkle_root": root,
+            "documents": documents or "all",
+            "pages": len(chosen),
+            **({"range": byte_range[:100]} if byte_range else {}),
+        },
     )
     uow.commit()
     return ContentPlan(manifest, chosen)

@@ -230,7 +230,9 @@ def content(
     """
     c: Container = request.app.state.container
     require_dossier(uow, principal, dossier_id, root, Action.DOSSIER_READ)
-    plan = dossiers.content_plan(uow, principal, dossier_id, root, _documents(documents))
+    plan = dossiers.content_plan(
+        uow, principal, dossier_id, root, _documents(documents), request.headers.get("range")
+    )
     total = plan.length
     start, end, code = 0, total, 200
     headers = {"Accept-Ranges": "bytes", "X-Merkle-Root": root}
