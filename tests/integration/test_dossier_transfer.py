@@ -477,6 +477,38 @@ def test_a_parallel_download_splits_the_pages_into_ranges_and_resumes_the_cut_on
     assert sorted(audited) == sorted(f"bytes={lo}-{hi}" for lo, hi in ranges)
 
 
+def test_a_failing_stream_stops_the_others_and_its_own_error_is_raised(
+    hub: LiveServer, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The streams' work is faked here (the orchestration is what is tested): the first
+    range fails after 0.2 s; the two others, which would run for 10 s, stop at their next
+    page instead of finishing a download that has already failed (or ignoring a Ctrl-C)."""
+    import time
+
+    folder, manifest = _packed(tmp_path, pages=10, size=70_000)
+    with HubClient(hub.url, token) as client:
+        client.push(folder, manifest)  # type: ignore[arg-type]
+    stopped: list[str] = []
+
+    def fake(self: HubClient, *args: Any) -> None:
+        index, on_progress = args[4], args[8]
+        if index == 0:
+            time.sleep(0.2)
+            raise CorruptData("range one is bad")
+        try:
+            for _ in range(1000):
+                on_progress(1, 1)
+                time.sleep(0.01)
+        except Exception as exc:
+            stopped.append(type(exc).__name__)
+            raise
+
+    monkeypatch.setattr(HubClient, "_pull_range", fake)
+    with HubClient(hub.url, token) as client, pytest.raises(CorruptData, match="range one is bad"):
+        client.pull("D-2026-001", tmp_path / "out", streams=3)
+    assert stopped == ["_Stopped", "_Stopped"]  # had they run on, they would have ended quietly
+
+
 def test_a_manifest_that_is_not_json_is_refused(api: httpx.Client) -> None:
     r = api.post(
         "/api/v1/dossiers", content=b"{not json", headers={"Content-Type": "application/json"}

@@ -28,7 +28,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -480,33 +480,44 @@ class HubClient:
         query = {"documents": ",".join(f"{v}.{d}" for v, d in documents)} if documents else None
         url = f"/api/v1/dossiers/{dossier_id}/versions/{manifest.root}/content"
         lock = threading.Lock()
+        stopped = threading.Event()
 
         def progress(pages: int, nbytes: int) -> None:
+            if stopped.is_set():  # another stream failed, or Ctrl-C: stop after this page
+                raise _Stopped
             if on_progress is not None:
                 with lock:
                     on_progress(pages, nbytes)
 
         ranges = _ranges(chosen, streams or self.parallel)
         parts = [PullResult(dossier_id, manifest.root) for _ in ranges]
-        with ThreadPoolExecutor(max(1, len(ranges)), thread_name_prefix="pull") as pool:
-            running = [
-                pool.submit(
-                    self._pull_range,
-                    url,
-                    query,
-                    manifest,
-                    chosen,
-                    lo,
-                    hi,
-                    out,
-                    part,
-                    progress,
-                    retries,
+        running: list[Future[None]] = []
+        pool = ThreadPoolExecutor(max(1, len(ranges)), thread_name_prefix="pull")
+        try:
+            for (lo, hi), part in zip(ranges, parts, strict=True):
+                running.append(
+                    pool.submit(
+                        self._pull_range,
+                        url,
+                        query,
+                        manifest,
+                        chosen,
+                        lo,
+                        hi,
+                        out,
+                        part,
+                        progress,
+                        retries,
+                    )
                 )
-                for (lo, hi), part in zip(ranges, parts, strict=True)
-            ]
-            for fut in running:  # the first range's error first: the same one every time
-                fut.result()
+            wait(running, return_when=FIRST_EXCEPTION)
+        finally:
+            stopped.set()  # all done, one failed, or interrupted: the rest stop at a page
+            pool.shutdown(wait=True)
+        for fut in running:  # the first range's own error (not a stop it caused) first
+            error = fut.exception()
+            if error is not None and not isinstance(error, _Stopped):
+                raise error
         for part in parts:
             result.pages += part.pages
             result.pages_reused += part.pages_reused
@@ -663,6 +674,10 @@ def _ranges(chosen: PagePlan, streams: int) -> list[tuple[int, int]]:
     count, total = len(chosen), chosen.length
     cuts = sorted({0, count, *(chosen.index_at(total * i // streams) for i in range(1, streams))})
     return [(lo, hi) for lo, hi in itertools.pairwise(cuts) if lo < hi]
+
+
+class _Stopped(Exception):
+    """A pull stream told to stop (another failed, or the user interrupted the pull)."""
 
 
 class _ShortBody(Exception):
