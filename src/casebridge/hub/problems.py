@@ -15,10 +15,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casebridge.errors import CasebridgeError
-from casebridge.i18n import N_, content_language, negotiate, translate
+from casebridge.errors import CasebridgeError, Conflict
+from casebridge.i18n import N_, content_language, negotiate, tr, translate
 from casebridge.logs import get_logger
 
 __all__ = ["PROBLEM_MEDIA_TYPE", "install_problem_handlers", "problem", "problem_type"]
@@ -98,12 +99,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         }
         for err in exc.errors()
     ]
+    lang = negotiate(request.headers.get("accept-language"))
     return problem(
         request,
         422,
         "invalid-input",
         N_("Invalid input"),
-        f"{len(items)} problem(s) in the request",
+        tr(N_("{count} problem(s) in the request"), lang, {"count": len(items)}),
         items,
     )
 
@@ -115,14 +117,27 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, exc.status_code, code, title, detail, headers=exc.headers)
 
 
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    """A write a constraint refused and no service translated — a race for a unique key
+    between two requests — is a conflict to retry (409), not an internal error (500)."""
+    assert isinstance(exc, IntegrityError)
+    first = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint"
+    _log.warning("request.conflict", error=type(exc).__name__, detail=first)
+    conflict = Conflict(
+        N_("the write collides with existing data: {reason}"), params={"reason": first}
+    )
+    return await _casebridge_error(request, conflict)
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     _log.exception("request.unhandled", error=type(exc).__name__)
+    lang = negotiate(request.headers.get("accept-language"))
     return problem(
         request,
         500,
         "internal-error",
         N_("Internal error"),
-        "unexpected error; quote the request id to the operator",
+        translate(N_("unexpected error; quote the request id to the operator"), lang),
     )
 
 
@@ -130,4 +145,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CasebridgeError, _casebridge_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unhandled)

@@ -437,14 +437,35 @@ def _register(uow: UnitOfWork, manifest: Manifest, principal: Principal) -> Vers
     canonical = manifest.canonical().decode("utf-8")
     existing = uow.dossiers.version(manifest.dossier_id, manifest.root)
     if existing is not None:
-        if existing.manifest != canonical:
-            raise Conflict(
-                N_("dossier {dossier} already has a different manifest with root {root}"),
-                params={"dossier": manifest.dossier_id, "root": manifest.root},
-            )
-        status = _status(uow, existing, manifest)
-        uow.commit()
-        return status
+        return _known(uow, existing, manifest, canonical)
+    try:
+        with uow.conflicts():
+            return _new_version(uow, manifest, principal, canonical)
+    except Conflict:
+        # The same version registered at the same moment (a sender's retry): answer for it.
+        existing = uow.dossiers.version(manifest.dossier_id, manifest.root)
+        if existing is None:
+            raise
+        return _known(uow, existing, manifest, canonical)
+
+
+def _known(
+    uow: UnitOfWork, existing: DossierVersion, manifest: Manifest, canonical: str
+) -> VersionStatus:
+    """The answer for a version already stored: its status, if it is this very manifest."""
+    if existing.manifest != canonical:
+        raise Conflict(
+            N_("dossier {dossier} already has a different manifest with root {root}"),
+            params={"dossier": manifest.dossier_id, "root": manifest.root},
+        )
+    status = _status(uow, existing, manifest)
+    uow.commit()
+    return status
+
+
+def _new_version(
+    uow: UnitOfWork, manifest: Manifest, principal: Principal, canonical: str
+) -> VersionStatus:
     candidates: Collection[str] | None = None
     if manifest.parent is not None:
         parent = uow.dossiers.version(manifest.dossier_id, manifest.parent)

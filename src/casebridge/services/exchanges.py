@@ -175,8 +175,9 @@ def send_exchange(
     if existing is not None:
         return _replayed(existing, request_hash, cmd.idempotency_key)
     try:
-        exchange = _accept(uow, ctx, principal, cmd, request_hash, today, request_id)
-        uow.commit()
+        with uow.conflicts():
+            exchange = _accept(uow, ctx, principal, cmd, request_hash, today, request_id)
+            uow.commit()
     except Conflict:
         # A concurrent request with the same key may have won the race: answer with its result.
         existing = uow.exchanges.by_idempotency_key(sender_id, cmd.idempotency_key)

@@ -7,6 +7,8 @@ forgotten commit — rolls everything back, so a failure midway leaves no partia
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -99,15 +101,23 @@ class UnitOfWork:
     def commit(self) -> None:
         """Commit, or roll back and raise :class:`Conflict` if a constraint refuses the write
         (typically a concurrent request that won the race for the same unique key)."""
-        with translate_db_errors(self._url):
-            try:
-                self.session.commit()
-            except IntegrityError as exc:
-                self.session.rollback()
-                first = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint"
-                raise Conflict(
-                    N_("the write collides with existing data: {reason}"), params={"reason": first}
-                ) from exc
+        with translate_db_errors(self._url), self.conflicts():
+            self.session.commit()
+
+    @contextmanager
+    def conflicts(self) -> Iterator[None]:
+        """Writes in this block that a constraint refuses roll back and raise
+        :class:`Conflict`, whether the refusal comes at a flush or at the commit: a
+        repository flushes to learn ids, so a concurrent request that won the race for a
+        unique key is often noticed there, before the commit (once an unhandled 500)."""
+        try:
+            yield
+        except IntegrityError as exc:
+            self.session.rollback()
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint"
+            raise Conflict(
+                N_("the write collides with existing data: {reason}"), params={"reason": first}
+            ) from exc
 
 
 class UnitOfWorkFactory:
