@@ -54,3 +54,47 @@ def test_alert_is_raised_once_and_audited(container: Container) -> None:
         ).all()
         assert len(raised) == 2
         assert {e.detail["kind"] for e in raised} == {"overdue", "custody_without_basis"}
+
+
+def test_two_supervisors_reading_at_once_raise_each_alert_once(container: Container) -> None:
+    """Two requests that list the alerts at the same moment both see a new alert; one of
+    them once failed (a unique key hit by the other) — a read answered with an error."""
+    import threading
+
+    police = _police(container)
+    ctx = container.procedure
+    with container.uow() as uow:
+        send_exchange(
+            uow,
+            ctx,
+            police,
+            SendExchange(
+                node="detention_executed",
+                idempotency_key="police-detention-race",
+                payload={"case": {"title": "钱七案"}, "persons": [{"key": "p1", "name": "钱七"}]},
+                occurred_on=date(2026, 3, 2),
+            ),
+            today=date(2026, 3, 2),
+        )
+    go = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            with container.uow() as uow:
+                go.wait()
+                list_alerts(uow, ctx, police, date(2026, 3, 9))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with container.uow() as uow:
+        raised = uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "alert.raise")
+        ).all()
+        assert len(raised) == 2

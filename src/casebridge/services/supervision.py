@@ -51,6 +51,14 @@ def _record_new(
 ) -> int:
     known = uow.alerts.raised_keys(case.id)
     new = [a for a in alerts if a.key not in known]
+    if not new:
+        return 0
+    # Another request (a second supervisor's screen) may be raising the same alerts: lock
+    # the case, then look again, so that each alert is recorded and audited once and neither
+    # request fails on the other's row. Only when there is something new: reads stay free.
+    uow.cases.get(case.id, for_update=True)
+    known = uow.alerts.raised_keys(case.id)
+    new = [a for a in alerts if a.key not in known]
     for a in new:
         row = uow.alerts.add(
             RaisedAlert(case_id=case.id, key=a.key, kind=a.kind, severity=a.severity)
