@@ -95,3 +95,31 @@ def test_session_cookie_needs_csrf_token_on_writes(container: Container) -> None
         assert done.status_code == 204
         with httpx.Client(base_url=server.url, cookies={"cb_session": token}) as replay:
             assert replay.get("/api/v1/me").status_code == 401  # the session is gone
+
+
+def test_parallel_wrong_passwords_still_lock_the_account(
+    container: Container, hub: LiveServer
+) -> None:
+    """Guesses sent in parallel each count: they once all read the same failure count, each
+    wrote it plus one, and twenty guesses at once never locked the account."""
+    import threading
+
+    _ready(container)
+    go = threading.Barrier(20)
+
+    def guess() -> None:
+        with httpx.Client(base_url=hub.url, timeout=60) as c:
+            go.wait()
+            c.post("/api/v1/auth/login", json={"username": "court.handler", "password": "x"})
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with httpx.Client(base_url=hub.url, timeout=60) as c:
+        right = c.post(
+            "/api/v1/auth/login", json={"username": "court.handler", "password": PASSWORD}
+        )
+    assert right.status_code == 401
+    assert "locked until" in right.json()["detail"]

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -22,7 +23,7 @@ from casebridge.errors import AuthenticationRequired, InvalidInput, NotFound, Pr
 from casebridge.i18n import N_
 from casebridge.services import audit
 from casebridge.services.auth import principal_for
-from casebridge.store.models import LoginSession
+from casebridge.store.models import LoginSession, User
 from casebridge.store.types import utcnow
 from casebridge.store.uow import UnitOfWork
 
@@ -85,6 +86,33 @@ def _session_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _refuse_locked(
+    uow: UnitOfWork,
+    user: User,
+    until: datetime,
+    actor: Principal,
+    client_addr: str | None,
+    request_id: str | None,
+) -> NoReturn:
+    """An attempt on a locked account: audited and refused."""
+    audit.record(
+        uow,
+        "auth.login",
+        "user",
+        user.id,
+        actor=actor,
+        outcome="locked",
+        detail={"locked_until": until.isoformat()},
+        client_addr=client_addr,
+        request_id=request_id,
+    )
+    uow.commit()
+    raise AuthenticationRequired(
+        N_("account locked until {until}"),
+        params={"until": until.isoformat(timespec="minutes")},
+    )
+
+
 def login(
     uow: UnitOfWork,
     username: str,
@@ -113,25 +141,22 @@ def login(
         raise AuthenticationRequired(N_("wrong username or password"))
     actor = principal_for(user)
     if user.locked_until is not None and user.locked_until > now:
-        audit.record(
-            uow,
-            "auth.login",
-            "user",
-            user.id,
-            actor=actor,
-            outcome="locked",
-            detail={"locked_until": user.locked_until.isoformat()},
-            client_addr=client_addr,
-            request_id=request_id,
-        )
-        uow.commit()
-        raise AuthenticationRequired(
-            N_("account locked until {until}"),
-            params={"until": user.locked_until.isoformat(timespec="minutes")},
-        )
+        _refuse_locked(uow, user, user.locked_until, actor, client_addr, request_id)
+    password_hash = user.password_hash
+    ok = True
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(password_hash, password)
     except (VerifyMismatchError, InvalidHashError, VerificationError):
+        ok = False
+    # The counters are read-modify-write: re-read the user under a row lock (after the slow
+    # hash, so the lock is short). Parallel guesses once all read the same count, each wrote
+    # count + 1, and the lockout never came.
+    locked = uow.users.locked(user.id)
+    assert locked is not None  # a user is never deleted
+    user = locked
+    if user.locked_until is not None and user.locked_until > now:  # a parallel guess locked it
+        _refuse_locked(uow, user, user.locked_until, actor, client_addr, request_id)
+    if not ok:
         user.failed_logins += 1
         audit.record(
             uow,
@@ -163,7 +188,7 @@ def login(
             )
         uow.commit()
         raise AuthenticationRequired(N_("wrong username or password")) from None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher.check_needs_rehash(password_hash):
         user.password_hash = _hasher.hash(password)
     user.failed_logins = 0
     user.locked_until = None

@@ -81,6 +81,15 @@ class UserRepository:
     def get(self, user_id: str) -> User | None:
         return self.session.get(User, user_id)
 
+    def locked(self, user_id: str) -> User | None:
+        """The user re-read under a row lock (FOR UPDATE; on SQLite :func:`lock_on_sqlite`):
+        for read-modify-write of its login counters by parallel requests."""
+        stmt = select(User).where(User.id == user_id)
+        table = cast(Table, User.__table__)
+        if not lock_on_sqlite(self.session, table, table.c.id == user_id, ["failed_logins"]):
+            stmt = stmt.with_for_update()
+        return self.session.scalar(stmt.execution_options(populate_existing=True))
+
     def by_username(self, username: str) -> User | None:
         return self.session.scalar(select(User).where(User.username == username))
 
