@@ -219,7 +219,7 @@ def test_one_flipped_byte_in_a_stored_blob_is_named_on_pull(
         fh.seek(offset + length // 2)
         fh.write(bytes([byte ^ 0x01]))
     with HubClient(hub.url, token) as client, pytest.raises(CorruptData) as caught:
-        client.pull("D-2026-001", tmp_path / "out")
+        client.pull("D-2026-001", tmp_path / "out", streams=1)  # one stream: pages in order
     message = caught.value.message
     assert "dossier D-2026-001" in message
     assert "volume 2" in message
@@ -227,9 +227,17 @@ def test_one_flipped_byte_in_a_stored_blob_is_named_on_pull(
     assert "page 3 (0003.jpg)" in message
     assert not (tmp_path / "out" / "02-卷2" / "0003.jpg").exists()
     assert (tmp_path / "out" / "02-卷2" / "0002.jpg").exists()  # earlier pages verified, kept
-    # The same, for a client in Chinese: the hub's own finding comes back in Chinese too.
+    # The same, for a client in Chinese, in parallel streams (the others stop at a page
+    # boundary): the hub's own finding comes back in Chinese too, and nothing unverified
+    # was written.
     with HubClient(hub.url, token, lang="zh_Hans") as client, pytest.raises(CorruptData) as zh:
         client.pull("D-2026-001", tmp_path / "out-zh")
+    assert not (tmp_path / "out-zh" / "02-卷2" / "0003.jpg").exists()
+    for ref, page in manifest.select(None):  # type: ignore[attr-defined]
+        path = tmp_path / "out-zh" / ref.volume_title / ref.name
+        if path.exists():
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == page.sha256
+    assert not list((tmp_path / "out-zh").rglob("*.part"))
     said = zh.value.localized("zh_Hans")
     assert said.startswith("电子卷宗 D-2026-001，第 2 卷《02-卷2》，第 1 份材料《02-卷2》，第 3 页")
     assert "中心平台存储的副本未通过校验" in said
