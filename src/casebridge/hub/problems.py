@@ -18,9 +18,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casebridge.errors import CasebridgeError, Conflict
+from casebridge.errors import CasebridgeError
 from casebridge.i18n import N_, content_language, negotiate, tr, translate
 from casebridge.logs import get_logger
+from casebridge.store.uow import conflict_from
 
 __all__ = ["PROBLEM_MEDIA_TYPE", "install_problem_handlers", "problem", "problem_type"]
 
@@ -121,11 +122,8 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     """A write a constraint refused and no service translated — a race for a unique key
     between two requests — is a conflict to retry (409), not an internal error (500)."""
     assert isinstance(exc, IntegrityError)
-    first = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint"
-    _log.warning("request.conflict", error=type(exc).__name__, detail=first)
-    conflict = Conflict(
-        N_("the write collides with existing data: {reason}"), params={"reason": first}
-    )
+    conflict = conflict_from(exc)
+    _log.warning("request.conflict", error=type(exc).__name__, detail=conflict.message)
     return await _casebridge_error(request, conflict)
 
 

@@ -13,7 +13,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -86,15 +85,18 @@ def _session_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _refuse_locked(
+def _refuse_if_locked(
     uow: UnitOfWork,
     user: User,
-    until: datetime,
+    now: datetime,
     actor: Principal,
     client_addr: str | None,
     request_id: str | None,
-) -> NoReturn:
-    """An attempt on a locked account: audited and refused."""
+) -> None:
+    """An attempt on a locked account (until after ``now``): audited and refused."""
+    until = user.locked_until
+    if until is None or until <= now:
+        return
     audit.record(
         uow,
         "auth.login",
@@ -140,8 +142,7 @@ def login(
         uow.commit()
         raise AuthenticationRequired(N_("wrong username or password"))
     actor = principal_for(user)
-    if user.locked_until is not None and user.locked_until > now:
-        _refuse_locked(uow, user, user.locked_until, actor, client_addr, request_id)
+    _refuse_if_locked(uow, user, now, actor, client_addr, request_id)
     password_hash = user.password_hash
     ok = True
     try:
@@ -154,8 +155,7 @@ def login(
     locked = uow.users.locked(user.id)
     assert locked is not None  # a user is never deleted
     user = locked
-    if user.locked_until is not None and user.locked_until > now:  # a parallel guess locked it
-        _refuse_locked(uow, user, user.locked_until, actor, client_addr, request_id)
+    _refuse_if_locked(uow, user, now, actor, client_addr, request_id)  # a parallel guess?
     if not ok:
         user.failed_logins += 1
         audit.record(

@@ -38,6 +38,13 @@ if TYPE_CHECKING:
 __all__ = ["UnitOfWork", "UnitOfWorkFactory"]
 
 
+def conflict_from(exc: IntegrityError) -> Conflict:
+    """The :class:`Conflict` a write refused by a constraint is, naming the constraint (the
+    driver's first line): the unit of work's translation, and the hub's for any it missed."""
+    first = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint"
+    return Conflict(N_("the write collides with existing data: {reason}"), params={"reason": first})
+
+
 class UnitOfWork:
     agencies: AgencyRepository
     users: UserRepository
@@ -114,10 +121,7 @@ class UnitOfWork:
             yield
         except IntegrityError as exc:
             self.session.rollback()
-            first = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint"
-            raise Conflict(
-                N_("the write collides with existing data: {reason}"), params={"reason": first}
-            ) from exc
+            raise conflict_from(exc) from exc
 
 
 class UnitOfWorkFactory:
