@@ -83,6 +83,27 @@ def free_port() -> int:
         return port
 
 
+def post_at_once(
+    url: str, path: str, body: object, headers: dict[str, str], times: int = 2
+) -> list[httpx.Response]:
+    """POST the same request ``times`` times at the same moment, each on its own connection
+    (threads released together by a barrier): how races between requests are shown."""
+    go = threading.Barrier(times)
+    answers: list[httpx.Response] = []
+
+    def send() -> None:
+        with httpx.Client(base_url=url, timeout=60) as c:
+            go.wait()
+            answers.append(c.post(path, json=body, headers=headers))
+
+    threads = [threading.Thread(target=send) for _ in range(times)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
 class LiveServer:
     """A real uvicorn server on loopback, in a thread, serving the given app."""
 

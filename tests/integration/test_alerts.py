@@ -24,22 +24,27 @@ def _police(container: Container) -> Principal:
         return principal_for(user)
 
 
-def test_alert_is_raised_once_and_audited(container: Container) -> None:
-    police = _police(container)
-    ctx = container.procedure
+def _detained(container: Container, police: Principal, key: str, name: str) -> None:
+    """A case opened on 2026-03-02 by a detention with no follow-up: 3 days later overdue."""
     with container.uow() as uow:
         send_exchange(
             uow,
-            ctx,
+            container.procedure,
             police,
             SendExchange(
                 node="detention_executed",
-                idempotency_key="police-detention-1",
-                payload={"case": {"title": "赵六案"}, "persons": [{"key": "p1", "name": "赵六"}]},
+                idempotency_key=key,
+                payload={"case": {"title": f"{name}案"}, "persons": [{"key": "p1", "name": name}]},
                 occurred_on=date(2026, 3, 2),
             ),
             today=date(2026, 3, 2),
         )
+
+
+def test_alert_is_raised_once_and_audited(container: Container) -> None:
+    police = _police(container)
+    ctx = container.procedure
+    _detained(container, police, "police-detention-1", "赵六")
     as_of = date(2026, 3, 9)  # the 3-day limit passed on 03-05
     with container.uow() as uow:
         first = list_alerts(uow, ctx, police, as_of)
@@ -63,19 +68,7 @@ def test_two_supervisors_reading_at_once_raise_each_alert_once(container: Contai
 
     police = _police(container)
     ctx = container.procedure
-    with container.uow() as uow:
-        send_exchange(
-            uow,
-            ctx,
-            police,
-            SendExchange(
-                node="detention_executed",
-                idempotency_key="police-detention-race",
-                payload={"case": {"title": "钱七案"}, "persons": [{"key": "p1", "name": "钱七"}]},
-                occurred_on=date(2026, 3, 2),
-            ),
-            today=date(2026, 3, 2),
-        )
+    _detained(container, police, "police-detention-race", "钱七")
     go = threading.Barrier(2)
     errors: list[BaseException] = []
 

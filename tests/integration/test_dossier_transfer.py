@@ -19,7 +19,7 @@ from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
 from casebridge.errors import CorruptData, InvalidInput, NotFound
 from casebridge.gateway.dossier_client import HubClient
 from casebridge.gateway.dossier_folder import MANIFEST_NAME, pack, read_manifest, verify_folder
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, post_at_once
 from tests.integration.dossier_helpers import demo_token, make_folder, transfer_with_dossier
 
 
@@ -517,36 +517,16 @@ def test_a_failing_stream_stops_the_others_and_its_own_error_is_raised(
     assert stopped == ["_Stopped", "_Stopped"]  # had they run on, they would have ended quietly
 
 
-def _post_when_ready(
-    url: str, body: object, auth: dict[str, str], go: Any, answers: list[httpx.Response]
-) -> None:
-    with httpx.Client(base_url=url, timeout=30) as c:
-        go.wait()
-        answers.append(c.post("/api/v1/dossiers", json=body, headers=auth))
-
-
 def test_the_same_version_registered_twice_at_once_is_one_version(
     hub: LiveServer, token: str, tmp_path: Path
 ) -> None:
     """A sender's retry can reach the hub while its first registration is still being
     stored: both are answered for the one version (the second was once an unhandled 500)."""
-    import threading
-
     auth = {"Authorization": f"Bearer {token}"}
     for n in range(4):
         _, manifest = _packed(tmp_path, name=f"D-RACE-{n}")
-        answers: list[httpx.Response] = []
-        go = threading.Barrier(2)
-
         body = manifest.to_dict()  # type: ignore[attr-defined]
-        threads = [
-            threading.Thread(target=_post_when_ready, args=(hub.url, body, auth, go, answers))
-            for _ in range(2)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        answers = post_at_once(hub.url, "/api/v1/dossiers", body, auth)
         codes = sorted(a.status_code for a in answers)
         assert codes in ([200, 201], [201, 201]), [a.text for a in answers]
         assert {a.json()["merkle_root"] for a in answers} == {manifest.root}  # type: ignore[attr-defined]

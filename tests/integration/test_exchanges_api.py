@@ -13,7 +13,7 @@ from casebridge.bootstrap import Container
 from casebridge.services.clock import today_cn
 from casebridge.services.setup import initialise
 from casebridge.store.repositories import count_rows
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, post_at_once
 
 TODAY = today_cn()
 
@@ -300,17 +300,9 @@ def test_the_same_request_sent_twice_at_once_opens_one_case(
     """A gateway that retries before the first answer arrives (a double click, a timeout)
     sends one idempotency key twice at the same moment: both get the one exchange. The
     loser of the race for the unique key was once an unhandled 500."""
-    import threading
-
     with container.uow() as uow:
         token = initialise(uow).issued_tokens["police.handler"]
     auth = {"Authorization": f"Bearer {token}"}
-
-    def send(body: dict[str, Any], go: threading.Barrier, answers: list[httpx.Response]) -> None:
-        with httpx.Client(base_url=hub.url, timeout=30) as c:
-            go.wait()
-            answers.append(c.post("/api/v1/exchanges", json=body, headers=auth))
-
     for n in range(5):
         body = {
             "node": "detention_executed",
@@ -320,13 +312,7 @@ def test_the_same_request_sent_twice_at_once_opens_one_case(
             },
             "idempotency_key": f"police-race-{n:04d}",
         }
-        answers: list[httpx.Response] = []
-        go = threading.Barrier(2)
-        threads = [threading.Thread(target=send, args=(body, go, answers)) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        answers = post_at_once(hub.url, "/api/v1/exchanges", body, auth)
         codes = sorted(a.status_code for a in answers)
         assert codes in ([200, 201], [201, 201]), [a.text for a in answers]
         assert len({a.json()["id"] for a in answers}) == 1

@@ -13,7 +13,7 @@ from casebridge.services.login import set_password
 from casebridge.services.setup import initialise
 from casebridge.store.models import AuditEvent
 from casebridge.store.types import utcnow
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, post_at_once
 
 PASSWORD = "correct horse battery staple"
 
@@ -102,21 +102,10 @@ def test_parallel_wrong_passwords_still_lock_the_account(
 ) -> None:
     """Guesses sent in parallel each count: they once all read the same failure count, each
     wrote it plus one, and twenty guesses at once never locked the account."""
-    import threading
-
     _ready(container)
-    go = threading.Barrier(20)
-
-    def guess() -> None:
-        with httpx.Client(base_url=hub.url, timeout=60) as c:
-            go.wait()
-            c.post("/api/v1/auth/login", json={"username": "court.handler", "password": "x"})
-
-    threads = [threading.Thread(target=guess) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    wrong = {"username": "court.handler", "password": "x"}
+    guesses = post_at_once(hub.url, "/api/v1/auth/login", wrong, {}, times=20)
+    assert {g.status_code for g in guesses} == {401}
     with httpx.Client(base_url=hub.url, timeout=60) as c:
         right = c.post(
             "/api/v1/auth/login", json={"username": "court.handler", "password": PASSWORD}
