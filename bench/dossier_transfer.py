@@ -216,7 +216,7 @@ class Hub:
             [
                 PY, "-m", "uvicorn", "bench_hub_app:app", "--app-dir", str(work),
                 "--host", "127.0.0.1", "--port", str(self.port),
-                "--http", "casebridge.hub.tls:PeerCertHttpToolsProtocol",
+                "--http", "casebridge.hub.tls:HubHttpProtocol",
                 "--loop", "uvloop", "--no-access-log", "--log-level", "warning",
                 "--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile),
                 "--workers", str(workers),

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, create_engine, text
 from casebridge.bootstrap import Container, procedure_context
 from casebridge.config import Settings
 from casebridge.hub.app import create_app
-from casebridge.hub.tls import PeerCertHttpToolsProtocol
+from casebridge.hub.tls import HubHttpProtocol
 from casebridge.logs import configure_logging
 from casebridge.store.db import make_engine
 from casebridge.store.migrate import upgrade
@@ -116,7 +116,7 @@ class LiveServer:
             log_config=None,
             access_log=False,
             lifespan="on",
-            http=PeerCertHttpToolsProtocol,  # the hub's own protocol, as `casebridge serve` runs it
+            http=HubHttpProtocol,  # the hub's own protocol, as `casebridge serve` runs it
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

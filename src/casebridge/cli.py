@@ -257,9 +257,9 @@ def tls_options(s: Settings) -> dict[str, Any]:
     (client certificates optional, verified against the client CA) when a CA is given."""
     import ssl
 
-    from casebridge.hub.tls import PeerCertHttpToolsProtocol
+    from casebridge.hub.tls import HubHttpProtocol
 
-    opts: dict[str, Any] = {"http": PeerCertHttpToolsProtocol}
+    opts: dict[str, Any] = {"http": HubHttpProtocol}
     if s.tls_cert_file is None:
         return opts
     for name, path in (

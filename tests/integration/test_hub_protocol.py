@@ -26,7 +26,7 @@ import httpx
 import pytest
 import uvicorn
 
-from casebridge.hub.tls import BODY_MESSAGE, PeerCertHttpToolsProtocol
+from casebridge.hub.tls import BODY_MESSAGE, HubHttpProtocol
 from casebridge.security.pki import ensure_ca, issue_server
 from tests.conftest import free_port
 
@@ -101,7 +101,7 @@ def server(request: pytest.FixtureRequest, certs: tuple[Path, Path, Path]) -> It
         tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
         verify = ssl.create_default_context(cafile=str(ca))
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, loop=loop, http=PeerCertHttpToolsProtocol,
+        app, host="127.0.0.1", port=port, loop=loop, http=HubHttpProtocol,
         log_config=None, access_log=False, lifespan="on", **tls,
     )  # fmt: skip
     srv = uvicorn.Server(config)
@@ -220,3 +220,31 @@ def test_a_client_vanishing_mid_body_is_a_disconnect(server: Server) -> None:
     assert SEEN[0].get("disconnected")
     with httpx.Client(base_url=server.url, verify=server.verify, timeout=30) as http:
         assert http.get("/next").text == "ok"
+
+
+def test_received_bytes_come_through_the_lent_buffer(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over TLS too, the transport decrypts into the buffer the protocol lends it, rather
+    than calling ``data_received`` with a ``bytes`` made per record: that churn is what grew
+    the hub's heap with every GB received (see HubHttpProtocol). A subclass of
+    ``asyncio.Protocol`` would silently lose this; this test would then fail."""
+    counted = {"lent": 0, "copied": 0}
+    lent, copied = HubHttpProtocol.buffer_updated, HubHttpProtocol.data_received
+
+    def buffer_updated(self: HubHttpProtocol, nbytes: int) -> None:
+        counted["lent"] += nbytes
+        lent(self, nbytes)
+
+    def data_received(self: HubHttpProtocol, data: bytes) -> None:
+        counted["copied"] += len(data)
+        copied(self, data)
+
+    monkeypatch.setattr(HubHttpProtocol, "buffer_updated", buffer_updated)
+    monkeypatch.setattr(HubHttpProtocol, "data_received", data_received)
+    body = os.urandom(2 * BODY_MESSAGE + 777)
+    with httpx.Client(base_url=server.url, verify=server.verify, timeout=30) as http:
+        r = http.post("/hash", content=body)
+    assert r.text == _answer(body)
+    assert counted["copied"] == 0
+    assert counted["lent"] > len(body)  # the body and the request's head

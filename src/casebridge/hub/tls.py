@@ -1,6 +1,6 @@
 """The hub's HTTP protocol for uvicorn: client certificates for the app, and bulk bodies.
 
-Two things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
+Three things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
 
 - pass the peer certificate to ASGI: this subclass adds the ASGI TLS extension
   (``scope["extensions"]["tls"]["client_cert_chain"]``) with the certificate that the TLS
@@ -13,22 +13,32 @@ Two things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
   kept as they are and handed over about 1 MiB per ``receive()`` (joined once: large enough
   that most pages of a pack lie inside one message, small enough not to fragment the heap
   with multi-MB buffers), and reading pauses only when 2 MiB wait for the application
-  (bounded memory per connection).
+  (bounded memory per connection);
+- take received bytes through the buffered-protocol interface: see :class:`HubHttpProtocol`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 from collections import deque
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-__all__ = ["BODY_HIGH_WATER", "BODY_MESSAGE", "PeerCertHttpToolsProtocol", "client_cert_der"]
+__all__ = [
+    "BODY_HIGH_WATER",
+    "BODY_MESSAGE",
+    "READ_BUFFER",
+    "HubHttpProtocol",
+    "PeerCertHttpToolsProtocol",
+    "client_cert_der",
+]
 
 BODY_HIGH_WATER = 2 << 20  # bytes of request body waiting for the app before reading pauses
 BODY_MESSAGE = 1 << 20  # at most about this much per ASGI message (one join, bounded)
+READ_BUFFER = 256 << 10  # what the transport may decrypt (or read) into it in one go
 
 
 class _ChunkedBodyCycle(RequestResponseCycle):
@@ -100,6 +110,61 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol):
         if cycle.queued > BODY_HIGH_WATER:
             self.flow.pause_reading()
         cycle.message_event.set()
+
+
+class HubHttpProtocol(asyncio.BufferedProtocol):
+    """The class uvicorn runs (``--http``): :class:`PeerCertHttpToolsProtocol` fed through
+    the buffered-protocol interface, so the transport reads into a buffer it is lent.
+
+    Why: to a plain ``asyncio.Protocol`` the TLS layer (uvloop's and asyncio's alike) hands
+    ``SSLObject.read(256 KiB)``: a 256 KiB ``bytes`` made and shrunk to the one ~16 KiB
+    record it holds, some 70,000 times per GB received. A bare uvicorn server over TLS that
+    only hashed request bodies peaked at 40–42 MB after 0.3 GB and 44–45 MB after 1.2 GB;
+    over plain HTTP at 31.0 and 31.3; through this interface at 36.4–36.6 and 36.6–36.9.
+    In the hub (one worker, push only) the peak is ~5 MB lower at both sizes; the hub's own
+    growth from 0.3 to 1.2 GB has other sources (`bench/RESULTS.md`).
+
+    The buffer is one per event-loop thread: httptools parses the bytes where they lie and
+    passes on copies (URL, headers, body pieces), so the buffer is free again before the
+    transport's next read.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._http = PeerCertHttpToolsProtocol(*args, **kwargs)
+        buf: memoryview | None = getattr(_READ, "buf", None)
+        if buf is None:
+            buf = _READ.buf = memoryview(bytearray(READ_BUFFER))
+        self._buf = buf
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._http.connection_made(transport)  # type: ignore[arg-type]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._http.connection_lost(exc)
+
+    def eof_received(self) -> bool | None:
+        self._http.eof_received()
+        return None  # close the transport (uvicorn's own answer)
+
+    def pause_writing(self) -> None:
+        self._http.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._http.resume_writing()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buf
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # httptools parses the view where it lies; what it passes on (URL, headers, body
+        # pieces) are copies, so the buffer is free again when this returns.
+        self._http.data_received(self._buf[:nbytes])  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:  # a transport that does not lend buffers
+        self._http.data_received(data)
+
+
+_READ = threading.local()
 
 
 def client_cert_der(scope: Any) -> bytes | None:
