@@ -33,11 +33,11 @@ import secrets
 import struct
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from casebridge.blobs.fs import FsBlobStore, fill_aligned, open_fd, pread_aligned
+from casebridge.blobs.fs import FsBlobStore, aligned_buffer, open_fd, pread_aligned, round_up
 from casebridge.blobs.interface import check_key
 from casebridge.errors import NotFound
 from casebridge.i18n import N_
@@ -47,6 +47,8 @@ __all__ = ["SegmentBlobStore"]
 _REC = struct.Struct(">32sIQQI")
 _RECORD = _REC.size + 4  # + CRC-32
 _BLOB, _DELETED = 0, 1
+_WRITE_BYTES = 2 << 20  # at most this much per pwrite (a larger blob goes alone)
+Filler = Callable[[memoryview], None]  # writes a blob's bytes into the buffer it is given
 
 
 @dataclass
@@ -190,33 +192,79 @@ class SegmentBlobStore:
 
     def put_with(self, key: str, size: int, fill: Callable[[memoryview], None]) -> bool:
         """Store ``size`` bytes that ``fill`` writes into the store's aligned buffer."""
-        check_key(key)
+        return self.put_many_with([(key, size, fill)])[0]
+
+    def put_many_with(self, items: Sequence[tuple[str, int, Filler]]) -> list[bool]:
+        """:meth:`put_with` for several blobs (key, size, fill): laid out one after another
+        in this thread's segment and written with one ``pwrite`` per :data:`_WRITE_BYTES`.
+        For each, False if the key was already stored (or is being stored by another thread).
+
+        Why: an ``O_DIRECT`` write costs about the same kernel CPU up to ~1 MiB. Measured on
+        the benchmark's VM: 101–115 µs a 225 KB page written alone, 47–51 µs four at a
+        time, 29–30 µs sixteen at a time (`bench/RESULTS.md`).
+        """
+        for key, _, _ in items:
+            check_key(key)
         self._check_fork()
+        mine: list[int] = []
         with self._lock:
-            if bytes.fromhex(key) in self._index or key in self._writing:
-                return False
-            self._writing.add(key)
+            for i, (key, _, _) in enumerate(items):
+                if bytes.fromhex(key) in self._index or key in self._writing:
+                    continue
+                self._writing.add(key)
+                mine.append(i)
         try:
             # (A blob of the older one-file layout is not looked for here: storing it again
             # in a segment is harmless — same key, same bytes — and saves two stats a page.)
-            buf = fill_aligned(self._local, size, fill)
-            padded = len(buf)
-            seg = self._segment(padded)
-            offset = seg.end
-            done = 0
-            while done < padded:
-                done += os.pwrite(seg.fd, buf[done:], offset + done)
-            seg.end = offset + padded
-            raw = bytes.fromhex(key)
-            rec = _REC.pack(raw, seg.number, offset, size, _BLOB)
-            with self._lock:
-                self._index[raw] = self._pack(seg.path, offset, size)
-                self._pending.append(rec + zlib.crc32(rec).to_bytes(4, "big"))
-                self._dirty.add(seg.fd)
-            return True
+            group: list[int] = []
+            group_bytes = 0
+            for i in mine:
+                padded = round_up(items[i][1])
+                if group and group_bytes + padded > _WRITE_BYTES:
+                    self._write(items, group, group_bytes)
+                    group, group_bytes = [], 0
+                group.append(i)
+                group_bytes += padded
+            if group:
+                self._write(items, group, group_bytes)
         finally:
             with self._lock:
-                self._writing.discard(key)
+                for i in mine:
+                    self._writing.discard(items[i][0])
+        stored = [False] * len(items)
+        for i in mine:
+            stored[i] = True
+        return stored
+
+    def _write(
+        self, items: Sequence[tuple[str, int, Filler]], group: list[int], total: int
+    ) -> None:
+        """Fill the aligned buffer with ``group``'s blobs, each at an aligned place and
+        zero-padded, write it at the end of this thread's segment and index them."""
+        buf = aligned_buffer(self._local, total)
+        places: list[tuple[int, int]] = []
+        pos = 0
+        for i in group:
+            _, size, fill = items[i]
+            padded = round_up(size)
+            fill(buf[pos : pos + size])
+            buf[pos + size : pos + padded] = bytes(padded - size)  # no stale bytes past the end
+            places.append((i, pos))
+            pos += padded
+        seg = self._segment(total)
+        offset = seg.end
+        done = 0
+        while done < total:
+            done += os.pwrite(seg.fd, buf[done:total], offset + done)
+        seg.end = offset + total
+        with self._lock:
+            for i, at in places:
+                key, size, _ = items[i]
+                raw = bytes.fromhex(key)
+                rec = _REC.pack(raw, seg.number, offset + at, size, _BLOB)
+                self._index[raw] = self._pack(seg.path, offset + at, size)
+                self._pending.append(rec + zlib.crc32(rec).to_bytes(4, "big"))
+            self._dirty.add(seg.fd)
 
     def sync(self) -> None:
         """Make every put so far durable: segment bytes first, then their index records.

@@ -569,12 +569,20 @@ def _verify_and_store(
     """For each page: True if its bytes hash to its name (then they are sealed and written,
     not yet synced), False if not (then nothing is written)."""
     ok: list[bool] = []
+    good: list[tuple[str, memoryview]] = []  # written together (SealedPages.put_many)
+    joined = False  # one of them lies in _whole's buffer
     for sha256, pieces in batch:
+        if len(pieces) > 1 and joined:  # that buffer is about to be reused: write first
+            pages.put_many(good)
+            good, joined = [], False
         body = _whole(pieces)
-        good = hashlib.sha256(body).hexdigest() == sha256
-        if good:
-            pages.put(sha256, body)
-        ok.append(good)
+        if hashlib.sha256(body).hexdigest() == sha256:
+            good.append((sha256, body))
+            joined = joined or len(pieces) > 1
+            ok.append(True)
+        else:
+            ok.append(False)
+    pages.put_many(good)
     return ok
 
 
