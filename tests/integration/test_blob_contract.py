@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -291,3 +292,49 @@ def test_a_batch_with_two_joined_pages_stores_each_intact(tmp_path: Path) -> Non
     for page in (p1, p2, p3):
         assert pages.get(_key(page), "page") == page
     assert not pages.exists(_key(b"something else"))
+
+
+def test_pages_stored_together_are_read_together_and_a_bad_one_is_named_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``get_many``: pages a batch stored side by side come back with one read; a page
+    stored apart (another thread's segment) needs its own; a blob altered on disk is its
+    CorruptData in the list, between pages that still open (a download serves those before
+    it)."""
+    from casebridge.blobs import fs
+
+    suite = SUITES["intl"]
+    store = SegmentBlobStore(tmp_path / "blobs")
+    pages = SealedPages(store, suite, FileKek(tmp_path / "kek.key", suite))
+    together = [os.urandom(n) for n in (200_000, 5000, 300_000, 4096)]
+    apart = os.urandom(77_777)
+    pages.put_many([(_key(p), p) for p in together])
+    other = threading.Thread(target=pages.put, args=(_key(apart), apart))  # its own segment
+    other.start()
+    other.join()
+    pages.sync()
+    reads: list[int] = []
+    real_preadv = os.preadv
+
+    def preadv(fd: int, buffers: list[memoryview], offset: int) -> int:
+        reads.append(offset)
+        return real_preadv(fd, buffers, offset)
+
+    monkeypatch.setattr(fs.os, "preadv", preadv)
+    wanted = [*together, apart]
+    got = pages.get_many([(_key(p), f"page {i}") for i, p in enumerate(wanted)])
+    assert got == wanted
+    assert len(reads) == 2
+
+    where = store.locate(_key(together[1]))
+    assert where is not None
+    with open(where[0], "r+b") as fh:  # one flipped bit in the second page
+        fh.seek(where[1] + where[2] // 2)
+        byte = fh.read(1)[0]
+        fh.seek(where[1] + where[2] // 2)
+        fh.write(bytes([byte ^ 1]))
+    got = pages.get_many([(_key(p), f"page {i}") for i, p in enumerate(wanted)])
+    assert got[0] == together[0]
+    assert isinstance(got[1], CorruptData)
+    assert "page 1" in got[1].message
+    assert got[2:] == wanted[2:]

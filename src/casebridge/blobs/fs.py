@@ -38,7 +38,15 @@ from casebridge.blobs.interface import check_key
 from casebridge.errors import NotFound
 from casebridge.i18n import N_
 
-__all__ = ["FsBlobStore", "aligned_buffer", "fill_aligned", "open_fd", "pread_aligned", "round_up"]
+__all__ = [
+    "FsBlobStore",
+    "aligned_buffer",
+    "fill_aligned",
+    "open_fd",
+    "pread_aligned",
+    "pread_lent",
+    "round_up",
+]
 
 _ALIGN = 4096  # O_DIRECT: buffer address, file offset and length are multiples of this
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
@@ -102,6 +110,12 @@ def fill_aligned(
 def pread_aligned(fd: int, local: threading.local, length: int, offset: int = 0) -> bytes:
     """``length`` bytes at ``offset`` (aligned) read into the thread's aligned buffer, as
     O_DIRECT requires; fewer if the file ends first."""
+    return bytes(pread_lent(fd, local, length, offset))
+
+
+def pread_lent(fd: int, local: threading.local, length: int, offset: int = 0) -> memoryview:
+    """:func:`pread_aligned` without the copy: a view of the thread's buffer, valid until
+    the thread's next read or write through it."""
     padded = round_up(length)
     buf = aligned_buffer(local, padded)
     got = 0
@@ -110,7 +124,7 @@ def pread_aligned(fd: int, local: threading.local, length: int, offset: int = 0)
         if n == 0:
             break
         got += n
-    return bytes(buf[: min(got, length)])
+    return buf[: min(got, length)]
 
 
 class FsBlobStore:

@@ -68,14 +68,35 @@ class SealedPages:
         sealed after its hash was checked; ``rehash=False`` skips the second proof on the hot
         streaming path, where the receiver hashes every page anyway.
         """
-        plaintext = open_envelope(
-            self.suite, self.kek, sha256.encode(), self.store.get(sha256), what, self.keys
-        )
+        return self._opened(sha256, self.store.get(sha256), what, rehash)
+
+    def _opened(self, sha256: str, blob: bytes | memoryview, what: object, rehash: bool) -> bytes:
+        plaintext = open_envelope(self.suite, self.kek, sha256.encode(), blob, what, self.keys)
         if rehash and hashlib.sha256(plaintext).hexdigest() != sha256:
             raise CorruptData(
                 N_("{what}: decrypted bytes do not match the page hash"), params={"what": what}
             )
         return plaintext
+
+    def get_many(
+        self, pages: Sequence[tuple[str, object]], *, rehash: bool = True
+    ) -> list[bytes | CorruptData]:
+        """:meth:`get` for several pages (hash, what), in order; a page that fails is its
+        :class:`CorruptData` in the list, so that the pages before it can still be served.
+        A store that can reads blobs lying together at once (``get_many_with``: the segment
+        store)."""
+
+        def open_one(i: int, blob: bytes | memoryview) -> bytes | CorruptData:
+            sha256, what = pages[i]
+            try:
+                return self._opened(sha256, blob, what, rehash)
+            except CorruptData as exc:
+                return exc
+
+        get_many_with = getattr(self.store, "get_many_with", None)
+        if get_many_with is None:
+            return [open_one(i, self.store.get(sha256)) for i, (sha256, _) in enumerate(pages)]
+        return list(get_many_with([sha256 for sha256, _ in pages], open_one))
 
     def exists(self, sha256: str) -> bool:
         return self.store.exists(sha256)

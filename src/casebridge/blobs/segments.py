@@ -36,8 +36,16 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from casebridge.blobs.fs import FsBlobStore, aligned_buffer, open_fd, pread_aligned, round_up
+from casebridge.blobs.fs import (
+    FsBlobStore,
+    aligned_buffer,
+    open_fd,
+    pread_aligned,
+    pread_lent,
+    round_up,
+)
 from casebridge.blobs.interface import check_key
 from casebridge.errors import NotFound
 from casebridge.i18n import N_
@@ -47,6 +55,7 @@ __all__ = ["SegmentBlobStore"]
 _REC = struct.Struct(">32sIQQI")
 _RECORD = _REC.size + 4  # + CRC-32
 _BLOB, _DELETED = 0, 1
+T = TypeVar("T")
 _WRITE_BYTES = 2 << 20  # at most this much per pwrite (a larger blob goes alone)
 Filler = Callable[[memoryview], None]  # writes a blob's bytes into the buffer it is given
 
@@ -308,6 +317,56 @@ class SegmentBlobStore:
             return pread_aligned(fd, self._local, length, offset)
         finally:
             os.close(fd)
+
+    def get_many_with(self, keys: Sequence[str], use: Callable[[int, memoryview], T]) -> list[T]:
+        """``use(i, blob)`` for each key in order, the blob lent from this thread's buffer
+        (valid during the call); blobs lying one after another in a segment are read with
+        one ``pread`` (up to :data:`_WRITE_BYTES`), as a pack wrote them.
+
+        Why: a download reads pages in the order a pack stored them, and an ``O_DIRECT``
+        read, like a write, costs about the same up to ~1 MiB.
+        """
+        where = [self._where(key) for key in keys]
+        out: list[T] = []
+        i = 0
+        while i < len(keys):
+            first = where[i]
+            if first is None:  # a blob of an older layout: one file
+                out.append(use(i, memoryview(self._files.get(keys[i]))))
+                i += 1
+                continue
+            path, start, _ = first
+            j, end = i, start
+            while j < len(keys):
+                w = where[j]
+                if (
+                    w is None
+                    or w[0] != path
+                    or w[1] != end
+                    or (j > i and w[1] + w[2] - start > _WRITE_BYTES)
+                ):
+                    break
+                end = w[1] + round_up(w[2])
+                j += 1
+            last = where[j - 1]
+            assert last is not None
+            try:
+                fd, self.direct = open_fd(path, os.O_RDONLY, direct=self.direct)
+            except FileNotFoundError:
+                raise NotFound(
+                    N_("no blob {key} (segment {path} is gone)"),
+                    params={"key": keys[i], "path": path},
+                ) from None
+            try:
+                run = pread_lent(fd, self._local, last[1] + last[2] - start, start)
+            finally:
+                os.close(fd)
+            for k in range(i, j):
+                w = where[k]
+                assert w is not None
+                out.append(use(k, run[w[1] - start : w[1] - start + w[2]]))
+            i = j
+        return out
 
     def exists(self, key: str) -> bool:
         return self._where(key) is not None or self._files.exists(key)

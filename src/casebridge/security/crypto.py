@@ -296,7 +296,7 @@ def open_envelope(
     suite: CryptoSuite,
     kek: KeyEncryptionKey,
     aad: bytes,
-    blob: bytes,
+    blob: bytes | memoryview,
     what: object,
     keys: DataKeys | None = None,
 ) -> bytes:

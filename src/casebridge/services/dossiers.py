@@ -72,6 +72,10 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
 # a thread hand-off per page cost more than hashing the page. Batches in flight per pack
 # are bounded, and so is memory (the hub's protocol pauses the socket at 2 MiB unread).
 _MAX_BATCHES = 2
+# A download reads pages a group at a time (one read where a pack stored them together), at
+# most this many bytes a group, this many groups ahead of the page being sent.
+_READ_GROUP = 1 << 20
+_READ_AHEAD = 1
 
 
 @dataclass(frozen=True)
@@ -814,38 +818,44 @@ async def iter_content(
     """
     end = plan.length if end is None else end
     first = plan.pages.index_at(start)
-    ahead: deque[tuple[int, Page, Future[bytes]]] = deque()
-    todo = iter(range(first, len(plan.pages)))
-    cursor = [plan.pages.offset(first)]  # byte offset of the next page to fetch
+    ahead: deque[tuple[list[tuple[int, Page]], Future[list[bytes | CorruptData]]]] = deque()
+    nxt = [first, plan.pages.offset(first)]  # next page to fetch, and its byte offset
 
     def fill() -> None:
-        while len(ahead) < 4 and cursor[0] < end:
-            i = next(todo, None)
-            if i is None:
-                return
-            ref, page = plan.pages[i]
-            fut = _POOL.submit(pages.get, page.sha256, str(ref), rehash=False)
-            ahead.append((cursor[0], page, fut))
-            cursor[0] += page.size
+        while len(ahead) < _READ_AHEAD and nxt[1] < end and nxt[0] < len(plan.pages):
+            group: list[tuple[int, Page]] = []
+            names: list[tuple[str, object]] = []
+            size = 0
+            while nxt[1] < end and nxt[0] < len(plan.pages):
+                ref, page = plan.pages[nxt[0]]
+                if group and size + page.size > _READ_GROUP:
+                    break
+                group.append((nxt[1], page))
+                names.append((page.sha256, str(ref)))
+                size += page.size
+                nxt[0] += 1
+                nxt[1] += page.size
+            ahead.append((group, _POOL.submit(pages.get_many, names, rehash=False)))
 
     fill()
     served = 0
     while ahead:
-        at, page, fut = ahead.popleft()
-        try:
-            data = await asyncio.wrap_future(fut)
-        except CorruptData as exc:
-            # Headers are gone: all we can do is cut the stream; the receiver names the page.
-            _log.error("dossier.page.corrupt", detail=exc.message)
-            raise
+        group, fut = ahead.popleft()
+        opened = await asyncio.wrap_future(fut)
         fill()
-        lo = max(0, start - at)
-        hi = min(page.size, end - at)
-        yield data if (lo, hi) == (0, page.size) else data[lo:hi]
-        served += hi - lo
-        if served >= 64 << 20:  # a download is one long request: see gcsettings
-            _POOL.submit(trim_heap_after, served)
-            served = 0
+        for (at, page), data in zip(group, opened, strict=True):
+            if isinstance(data, CorruptData):
+                # Headers are gone: all we can do is cut the stream after the pages before
+                # it; the receiver, who verifies every page, names this one.
+                _log.error("dossier.page.corrupt", detail=data.message)
+                raise data
+            lo = max(0, start - at)
+            hi = min(page.size, end - at)
+            yield data if (lo, hi) == (0, page.size) else data[lo:hi]
+            served += hi - lo
+            if served >= 64 << 20:  # a download is one long request: see gcsettings
+                _POOL.submit(trim_heap_after, served)
+                served = 0
 
 
 def read_page(container: Container, dossier_id: str, root: str, sha256: str) -> bytes:
