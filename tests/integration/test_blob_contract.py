@@ -254,11 +254,11 @@ def test_segment_store_writes_a_batch_at_once_and_indexes_each_blob(
         assert where[1] % 4096 == 0
         assert store.get(k) == b
 
-    big = [os.urandom(700_000) for _ in range(4)]  # 2.8 MB: more than one write
+    big = [os.urandom(300_000) for _ in range(8)]  # 2.4 MB: several writes, each bounded
     writes.clear()
-    assert store.put_many_with([(_key(b), len(b), filler(b)) for b in big]) == [True] * 4
-    assert len(writes) == 2
-    assert sum(writes) >= sum(len(b) for b in big)
+    assert store.put_many_with([(_key(b), len(b), filler(b)) for b in big]) == [True] * 8
+    assert len(writes) == 3  # 3 + 3 + 2 blobs of 296 KiB (padded) per MiB
+    assert max(writes) <= segments._WRITE_BYTES
     store.sync()
     fresh = SegmentBlobStore(tmp_path / "blobs", direct=direct)
     for b in [*blobs, *big]:

@@ -56,7 +56,7 @@ _REC = struct.Struct(">32sIQQI")
 _RECORD = _REC.size + 4  # + CRC-32
 _BLOB, _DELETED = 0, 1
 T = TypeVar("T")
-_WRITE_BYTES = 2 << 20  # at most this much per pwrite (a larger blob goes alone)
+_WRITE_BYTES = 1 << 20  # at most this much per pwrite or pread (a larger blob goes alone)
 Filler = Callable[[memoryview], None]  # writes a blob's bytes into the buffer it is given
 
 

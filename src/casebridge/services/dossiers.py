@@ -74,7 +74,7 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
 _MAX_BATCHES = 2
 # A download reads pages a group at a time (one read where a pack stored them together), at
 # most this many bytes a group, this many groups ahead of the page being sent.
-_READ_GROUP = 1 << 20
+_READ_GROUP = 960 << 10  # its blobs (page + envelope + padding) fit one 1 MiB read
 _READ_AHEAD = 1
 
 
