@@ -831,7 +831,7 @@ async def iter_content(
                 if group and size + page.size > _READ_GROUP:
                     break
                 group.append((nxt[1], page))
-                names.append((page.sha256, str(ref)))
+                names.append((page.sha256, ref))  # said (str) only if the page fails
                 size += page.size
                 nxt[0] += 1
                 nxt[1] += page.size
