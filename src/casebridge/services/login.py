@@ -85,34 +85,52 @@ def _session_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _refuse_if_locked(
-    uow: UnitOfWork,
-    user: User,
-    now: datetime,
-    actor: Principal,
-    client_addr: str | None,
-    request_id: str | None,
-) -> None:
-    """An attempt on a locked account (until after ``now``): audited and refused."""
-    until = user.locked_until
-    if until is None or until <= now:
-        return
-    audit.record(
-        uow,
-        "auth.login",
-        "user",
-        user.id,
-        actor=actor,
-        outcome="locked",
-        detail={"locked_until": until.isoformat()},
-        client_addr=client_addr,
-        request_id=request_id,
-    )
-    uow.commit()
-    raise AuthenticationRequired(
-        N_("account locked until {until}"),
-        params={"until": until.isoformat(timespec="minutes")},
-    )
+@dataclass(frozen=True)
+class _Attempt:
+    """One login attempt: where it came from, for each event it leaves in the audit log."""
+
+    uow: UnitOfWork
+    client_addr: str | None
+    request_id: str | None
+
+    def record(
+        self,
+        action: str,
+        user_id: str | None,
+        *,
+        actor: Principal | None = None,
+        outcome: str = "ok",
+        detail: dict[str, object] | None = None,
+    ) -> None:
+        audit.record(
+            self.uow,
+            action,
+            "user",
+            user_id,
+            actor=actor,
+            outcome=outcome,
+            detail=detail,
+            client_addr=self.client_addr,
+            request_id=self.request_id,
+        )
+
+    def refuse_if_locked(self, user: User, now: datetime, actor: Principal) -> None:
+        """An attempt on a locked account (until after ``now``): audited and refused."""
+        until = user.locked_until
+        if until is None or until <= now:
+            return
+        self.record(
+            "auth.login",
+            user.id,
+            actor=actor,
+            outcome="locked",
+            detail={"locked_until": until.isoformat()},
+        )
+        self.uow.commit()
+        raise AuthenticationRequired(
+            N_("account locked until {until}"),
+            params={"until": until.isoformat(timespec="minutes")},
+        )
 
 
 def login(
@@ -125,24 +143,21 @@ def login(
     request_id: str | None = None,
 ) -> LoginResult:
     now = utcnow()
+    attempt = _Attempt(uow, client_addr, request_id)
     user = uow.users.by_username(username)
     if user is None or user.password_hash is None or not user.active:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_dummy_hash(), password + "x")
-        audit.record(
-            uow,
+        attempt.record(
             "auth.login",
-            "user",
             None,
             outcome="failed",
             detail={"username": username, "reason": "unknown user"},
-            client_addr=client_addr,
-            request_id=request_id,
         )
         uow.commit()
         raise AuthenticationRequired(N_("wrong username or password"))
     actor = principal_for(user)
-    _refuse_if_locked(uow, user, now, actor, client_addr, request_id)
+    attempt.refuse_if_locked(user, now, actor)
     password_hash = user.password_hash
     ok = True
     try:
@@ -155,27 +170,21 @@ def login(
     locked = uow.users.locked(user.id)
     assert locked is not None  # a user is never deleted
     user = locked
-    _refuse_if_locked(uow, user, now, actor, client_addr, request_id)  # a parallel guess?
+    attempt.refuse_if_locked(user, now, actor)  # a parallel guess?
     if not ok:
         user.failed_logins += 1
-        audit.record(
-            uow,
+        attempt.record(
             "auth.login",
-            "user",
             user.id,
             actor=actor,
             outcome="failed",
             detail={"failed_logins": user.failed_logins},
-            client_addr=client_addr,
-            request_id=request_id,
         )
         if user.failed_logins >= policy.threshold:
             user.locked_until = now + timedelta(minutes=policy.lock_minutes)
             user.failed_logins = 0
-            audit.record(
-                uow,
+            attempt.record(
                 "auth.lock",
-                "user",
                 user.id,
                 actor=actor,
                 outcome="locked",
@@ -183,8 +192,6 @@ def login(
                     "locked_until": user.locked_until.isoformat(),
                     "after_failures": policy.threshold,
                 },
-                client_addr=client_addr,
-                request_id=request_id,
             )
         uow.commit()
         raise AuthenticationRequired(N_("wrong username or password")) from None
@@ -203,15 +210,7 @@ def login(
             expires_at=expires,
         )
     )
-    audit.record(
-        uow,
-        "auth.login",
-        "user",
-        user.id,
-        actor=actor,
-        client_addr=client_addr,
-        request_id=request_id,
-    )
+    attempt.record("auth.login", user.id, actor=actor)
     uow.commit()
     return LoginResult(token, csrf, expires, actor)
 
