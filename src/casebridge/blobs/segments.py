@@ -42,7 +42,6 @@ from casebridge.blobs.fs import (
     FsBlobStore,
     aligned_buffer,
     open_fd,
-    pread_aligned,
     pread_lent,
     round_up,
 )
@@ -303,20 +302,7 @@ class SegmentBlobStore:
     # --- the rest of the protocol ---------------------------------------------------------
 
     def get(self, key: str) -> bytes:
-        where = self._where(key)
-        if where is None:
-            return self._files.get(key)
-        path, offset, length = where
-        try:
-            fd, self.direct = open_fd(path, os.O_RDONLY, direct=self.direct)
-        except FileNotFoundError:
-            raise NotFound(
-                N_("no blob {key} (segment {path} is gone)"), params={"key": key, "path": path}
-            ) from None
-        try:
-            return pread_aligned(fd, self._local, length, offset)
-        finally:
-            os.close(fd)
+        return self.get_many_with([key], lambda _, blob: bytes(blob))[0]
 
     def get_many_with(self, keys: Sequence[str], use: Callable[[int, memoryview], T]) -> list[T]:
         """``use(i, blob)`` for each key in order, the blob lent from this thread's buffer
