@@ -148,7 +148,7 @@ def test_fs_store_reads_blobs_of_the_two_level_layout(tmp_path: Path) -> None:
 
 def test_segment_store_shares_blobs_between_writers(tmp_path: Path) -> None:
     """Two hub worker processes are two writers on one folder: each finds what the other
-    made durable (and only that), by re-reading the other's index on a miss."""
+    made durable (and only that), through the index they share."""
     a = SegmentBlobStore(tmp_path / "blobs")
     b = SegmentBlobStore(tmp_path / "blobs")
     k1, k2 = _key(b"one"), _key(b"two")
@@ -165,18 +165,83 @@ def test_segment_store_shares_blobs_between_writers(tmp_path: Path) -> None:
     assert list(SegmentBlobStore(tmp_path / "blobs").keys()) == [k2]
 
 
-def test_segment_store_ignores_a_torn_index_record(tmp_path: Path) -> None:
-    """A crash mid-append leaves part of a record: the reader stops there, keeps the rest."""
-    a = SegmentBlobStore(tmp_path / "blobs")
-    k = _key(b"kept")
-    a.put(k, b"kept page")
-    a.sync()
-    (index,) = (tmp_path / "blobs" / "segments").glob("*.idx")
-    with open(index, "ab") as fh:
-        fh.write(b"\x01" * 59)  # one byte short of a record, and a bad CRC anyway
-    b = SegmentBlobStore(tmp_path / "blobs")
-    assert b.get(k) == b"kept page"
-    assert list(b.keys()) == [k]
+def test_segment_store_imports_the_index_files_of_earlier_versions(tmp_path: Path) -> None:
+    """Stores written before the index moved into SQLite kept one append-only ``.idx`` file
+    per writer: opening such a store imports them, once. A deletion record removes its blob;
+    a torn last record (a crash mid-append) ends the import of its file there."""
+    import struct
+    import zlib
+
+    segments = tmp_path / "blobs" / "segments"
+    segments.mkdir(parents=True)
+    one, two, gone = b"page one", b"page two" * 1000, b"deleted page"
+    (segments / "w1-000001.seg").write_bytes(one.ljust(4096, b"\0") + two)
+    rec = struct.Struct(">32sIQQI")
+
+    def record(data: bytes, offset: int, kind: int = 0) -> bytes:
+        packed = rec.pack(hashlib.sha256(data).digest(), 1, offset, len(data), kind)
+        return packed + zlib.crc32(packed).to_bytes(4, "big")
+
+    (segments / "w1.idx").write_bytes(
+        record(one, 0)
+        + record(gone, 0)
+        + record(two, 4096)
+        + record(gone, 0, kind=1)
+        + record(b"torn", 0)[:59]
+    )
+    store = SegmentBlobStore(tmp_path / "blobs")
+    assert store.get(_key(one)) == one
+    assert store.get(_key(two)) == two
+    assert list(store.keys()) == sorted([_key(one), _key(two)])
+    store.delete(_key(one))
+    store.close()
+    again = SegmentBlobStore(tmp_path / "blobs")  # not imported twice: the deletion holds
+    assert list(again.keys()) == [_key(two)]
+
+
+def test_segment_store_closes_what_every_thread_opened(tmp_path: Path) -> None:
+    """Each thread has its own index connection; ``close`` (from any thread) closes them
+    all, after making what they wrote durable."""
+    store = SegmentBlobStore(tmp_path / "blobs")
+    k = _key(b"from a worker thread")
+    worker = threading.Thread(target=store.put, args=(k, b"from a worker thread"))
+    worker.start()
+    worker.join()
+    store.close()
+    assert SegmentBlobStore(tmp_path / "blobs").get(k) == b"from a worker thread"
+
+
+def test_segment_store_keeps_no_index_in_memory(tmp_path: Path) -> None:
+    """A store that finds 2,000 blobs holds no more memory than one that finds 200: the
+    index is looked up on disk (a hub holds every page it ever received)."""
+    import gc
+    import tracemalloc
+
+    def held_after_finding(count: int) -> int:
+        root = tmp_path / f"blobs-{count}"
+        writer = SegmentBlobStore(root)
+        keys = [_key(str(i).encode()) for i in range(count)]
+        for start in range(0, count, 100):
+            writer.put_many_with(
+                [
+                    (k, 10, lambda out: out.__setitem__(slice(None), b"x" * 10))
+                    for k in keys[start : start + 100]
+                ]
+            )
+        writer.close()
+        gc.collect()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        reader = SegmentBlobStore(root)
+        assert all(reader.exists(k) for k in keys)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+        reader.close()
+        return held
+
+    small, large = held_after_finding(200), held_after_finding(2000)
+    assert large - small < 16 << 10, (small, large)
 
 
 def test_segment_store_rolls_over_to_new_segments(tmp_path: Path) -> None:

@@ -1,28 +1,33 @@
 """Segment blob store (the default filesystem store, under ``var/blobs``).
 
-Blobs are appended to a few large *segment* files and found through an append-only index,
-instead of one file per page. Why: a page file costs an inode, a directory entry, an open,
-a rename and its share of a journal commit; at thousands of pages per dossier that was the
-larger part of the hub's CPU while receiving (see `bench/RESULTS.md`). Here a 1.2 GB dossier
-becomes two or three segment files and 5,253 index records of 60 bytes.
+Blobs are appended to a few large *segment* files and found through an index, instead of
+one file per page. Why: a page file costs an inode, a directory entry, an open, a rename
+and its share of a journal commit; at thousands of pages per dossier that was the larger
+part of the hub's CPU while receiving (see `bench/RESULTS.md`). Here a 1.2 GB dossier
+becomes two or three segment files and 5,253 index rows.
 
 Layout under the root::
 
     segments/<writer>-<n>.seg   blobs, each at a 4 KiB-aligned offset, written with O_DIRECT
-    segments/<writer>.idx       the writer's index: one 60-byte record per blob or deletion
+    segments/index.sqlite3      the index: blob key → segment, offset, length (SQLite, WAL)
+    segments/<writer>.idx       the append-only index files of earlier versions (imported)
     ab/<hash>, ab/cd/<hash>     one-file-per-blob layouts of earlier versions (still read)
 
-A *writer* is one process (``<pid>-<random>``): each process appends only to its own files,
-so hub worker processes never lock each other; a reader that misses a key re-reads the
-other writers' index files from where it stopped (they only grow).
+A *writer* is one process (``<pid>-<random>``): each process appends only to its own segment
+files, so hub worker processes never lock each other while writing bytes; they share the
+index, where SQLite serialises the commits (one per pack) and every reader sees what any
+process committed.
 
-Durability: ``sync()`` makes the segments' bytes durable (``fdatasync``) *before* it appends
-and syncs their index records, so a record on disk always points at durable bytes. A crash
-can leave bytes no record names (harmless) or a torn last record (its CRC fails; ignored).
-Every blob is an AEAD envelope, so bytes altered on disk are refused when read, not served.
+Why the index is on disk and not a dict in each process: the hub holds every page of every
+dossier it has received, and a dict of them (~150 bytes a blob) grew every hub process with
+all the data the hub held — a hub of 5 million pages would have kept 750 MB of index in each
+worker, and read all of it from disk at every start. A lookup is now one indexed query
+(a few µs against a pull's ~1 ms a page); the memory is SQLite's page cache, fixed.
 
-Index record (big-endian): key (32) · segment number (4) · offset (8) · length (8) ·
-kind (4: 0 blob, 1 deletion) · CRC-32 of the preceding 56 bytes (4).
+Durability: ``sync()`` makes the segments' bytes durable (``fdatasync``) *before* it commits
+their index rows (``synchronous=FULL``), so a row always points at durable bytes. A crash can
+leave bytes no row names (harmless). Every blob is an AEAD envelope, so bytes altered on
+disk are refused when read, not served.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import sqlite3
 import struct
 import threading
 import zlib
@@ -51,29 +57,49 @@ from casebridge.i18n import N_
 
 __all__ = ["SegmentBlobStore"]
 
-_REC = struct.Struct(">32sIQQI")
-_RECORD = _REC.size + 4  # + CRC-32
-_BLOB, _DELETED = 0, 1
 T = TypeVar("T")
 _WRITE_BYTES = 1 << 20  # at most this much per pwrite or pread (a larger blob goes alone)
 Filler = Callable[[memoryview], None]  # writes a blob's bytes into the buffer it is given
+_INDEX = "index.sqlite3"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS segment (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    "CREATE TABLE IF NOT EXISTS blob (key BLOB PRIMARY KEY, segment INTEGER NOT NULL,"
+    " offset INTEGER NOT NULL, length INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS imported (name TEXT PRIMARY KEY)",  # legacy .idx files
+)
+_WHERE = "SELECT segment, offset, length FROM blob WHERE key = ?"
+_IN_MAX = 16
+# One statement per number of keys (placeholders only: no value is ever part of the text).
+_IN = [""] + [
+    f"SELECT key, segment, offset, length FROM blob WHERE key IN ({','.join('?' * n)})"  # noqa: S608
+    for n in range(1, _IN_MAX + 1)
+]
+# SQLite's page cache per connection (one connection per thread): small and fixed, so that
+# the index costs a process the same memory whatever it holds. Misses are reads from the
+# OS page cache; a lookup touches two or three pages.
+_CACHE_KIB = 64
+
+# Legacy index record (big-endian): key (32) · segment number (4) · offset (8) · length (8)
+# · kind (4: 0 blob, 1 deletion) · CRC-32 of the preceding 56 bytes (4).
+_REC = struct.Struct(">32sIQQI")
+_RECORD = _REC.size + 4
+_DELETED = 1
 
 
 @dataclass
 class _Segment:
-    number: int
+    id: int  # its row in the index
     path: str
     fd: int
     end: int = 0  # next free (aligned) offset
 
 
-# The index holds one entry per blob the hub has, in every hub process: packed small. Key:
-# the raw 32-byte digest; value: one int = segment number in ``_paths`` << 72 | offset << 32
-# | length (segments ≤ 1 TiB, blobs < 4 GiB). ~150 bytes a blob instead of ~400 with a str
-# key and an object per blob.
-_OFFSET_BITS, _LENGTH_BITS = 40, 32
-_LENGTH_MASK = (1 << _LENGTH_BITS) - 1
-_OFFSET_MASK = (1 << _OFFSET_BITS) - 1
+@dataclass(frozen=True)
+class _Place:
+    segment: int
+    path: str
+    offset: int
+    length: int
 
 
 class SegmentBlobStore:
@@ -86,18 +112,14 @@ class SegmentBlobStore:
         self._files = FsBlobStore(root, direct=direct)  # blobs of the older layouts
         self.direct = self._files.direct  # O_DIRECT where this platform has it
         self.segment_bytes = segment_bytes
-        self._lock = threading.Lock()  # the index, the pending records, the open segments
+        self._lock = threading.Lock()  # the pending places, the open segments, connections
         self._sync_lock = threading.Lock()  # one sync at a time (see sync)
-        self._index: dict[bytes, int] = {}  # raw digest → packed location (see above)
-        self._paths: list[str] = []  # segment files, by the number packed in the index
-        self._path_ids: dict[str, int] = {}
-        self._seen: dict[str, int] = {}  # index file → bytes of it already read
-        self._pending: list[bytes] = []  # records of written blobs, not yet durable
-        self._dirty: set[int] = set()  # segment fds written since the last sync
-        self._writing: set[str] = set()
-        self._local = threading.local()
         self._start_writer()
-        self._refresh()
+        db = self._db()
+        with _transaction(db):
+            for statement in _SCHEMA:
+                db.execute(statement)
+            self._import_legacy(db)
 
     # --- writer identity ------------------------------------------------------------------
 
@@ -106,71 +128,125 @@ class SegmentBlobStore:
         self._writer = f"{self._pid}-{secrets.token_hex(4)}"
         self._numbers = itertools.count(1)
         self._segments: list[_Segment] = []
-        self._idx_fd: int | None = None
+        self._pending: dict[bytes, _Place] = {}  # written, not yet durable (until sync)
+        self._dirty: set[int] = set()  # segment fds written since the last sync
+        self._writing: set[str] = set()
+        self._connections: list[sqlite3.Connection] = []
+        self._paths: dict[int, str] = {}  # segment id → file (one per segment, ~1 GiB each)
         self._local = threading.local()
 
     def _check_fork(self) -> None:
-        if os.getpid() != self._pid:  # a forked child must not append to its parent's files
+        if os.getpid() != self._pid:  # a forked child must not use its parent's files
             self._start_writer()
 
-    # --- reading the index ----------------------------------------------------------------
+    # --- the index ------------------------------------------------------------------------
 
-    def _refresh(self) -> None:
-        """Read what other writers appended to their index files since the last look."""
-        own = f"{self._writer}.idx"
-        for entry in os.scandir(self._dir):
-            name = entry.name
-            if not name.endswith(".idx") or name == own:
-                continue
-            start = self._seen.get(name, 0)
-            try:
-                size = entry.stat().st_size
-            except FileNotFoundError:
-                continue
-            if size - start < _RECORD:
-                continue
-            with open(entry.path, "rb") as fh:
-                fh.seek(start)
-                data = fh.read(size - start)
-            writer = name[: -len(".idx")]
-            good = 0
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection to the index (SQLite connections are not shared)."""
+        self._check_fork()
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(  # closed by close(), from whichever thread calls it
+                self._dir / _INDEX, isolation_level=None, timeout=30, check_same_thread=False
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            self._local.db = db
+            self._local.cursor = db.cursor()  # reused: lookups make no cursor each
             with self._lock:
-                for at in range(0, len(data) - _RECORD + 1, _RECORD):
-                    rec = data[at : at + _RECORD]
-                    if zlib.crc32(rec[:-4]) != int.from_bytes(rec[-4:], "big"):
-                        break  # torn (being written, or cut by a crash): stop here
-                    raw, number, offset, length, kind = _REC.unpack(rec[:-4])
-                    if kind == _DELETED:
-                        self._index.pop(raw, None)
-                    else:
-                        path = f"{self._dir}/{writer}-{number:06d}.seg"
-                        self._index[raw] = self._pack(path, offset, length)
-                    good = at + _RECORD
-            self._seen[name] = start + good
+                self._connections.append(db)
+        return db
 
-    def _pack(self, path: str, offset: int, length: int) -> int:
-        """The index value of a blob (called with ``_lock`` held)."""
-        if length > _LENGTH_MASK or offset > _OFFSET_MASK:
-            raise ValueError(f"blob of {length} bytes at {offset}: beyond the segment index")
-        pid = self._path_ids.get(path)
-        if pid is None:
-            pid = self._path_ids[path] = len(self._paths)
-            self._paths.append(path)
-        return (pid << (_OFFSET_BITS + _LENGTH_BITS)) | (offset << _LENGTH_BITS) | length
+    def _cursor(self) -> sqlite3.Cursor:
+        self._db()
+        cursor: sqlite3.Cursor = self._local.cursor
+        return cursor
+
+    def _import_legacy(self, db: sqlite3.Connection) -> None:
+        """Index rows for the records of the ``.idx`` files earlier versions wrote (once:
+        the file's name is recorded in the same transaction). A torn last record (a crash
+        mid-append: its CRC fails) ends a file's import there."""
+        done = {name for (name,) in db.execute("SELECT name FROM imported")}
+        for path in sorted(self._dir.glob("*.idx")):
+            if path.name in done:
+                continue
+            data = path.read_bytes()
+            writer = path.name[: -len(".idx")]
+            for at in range(0, len(data) - _RECORD + 1, _RECORD):
+                rec = data[at : at + _RECORD]
+                if zlib.crc32(rec[:-4]) != int.from_bytes(rec[-4:], "big"):
+                    break
+                raw, number, offset, length, kind = _REC.unpack(rec[:-4])
+                if kind == _DELETED:
+                    db.execute("DELETE FROM blob WHERE key = ?", (raw,))
+                    continue
+                segment = self._segment_id(db, f"{writer}-{number:06d}.seg")
+                db.execute(
+                    "INSERT OR REPLACE INTO blob VALUES (?, ?, ?, ?)",
+                    (raw, segment, offset, length),
+                )
+            db.execute("INSERT INTO imported VALUES (?)", (path.name,))
+
+    @staticmethod
+    def _segment_id(db: sqlite3.Connection, name: str) -> int:
+        db.execute("INSERT OR IGNORE INTO segment (name) VALUES (?)", (name,))
+        (found,) = db.execute("SELECT id FROM segment WHERE name = ?", (name,)).fetchone()
+        return int(found)
 
     def _where(self, key: str) -> tuple[str, int, int] | None:
-        """Segment file, offset and length of a blob, re-reading the index files once if
-        it is not known (another process may have written it)."""
+        """Segment file, offset and length of a blob: written by this process and not yet
+        synced, or committed to the index by any process."""
         check_key(key)
         raw = bytes.fromhex(key)
-        packed = self._index.get(raw)
-        if packed is None:
-            self._refresh()
-            packed = self._index.get(raw)
-            if packed is None:
-                return None
-        path = self._paths[packed >> (_OFFSET_BITS + _LENGTH_BITS)]
-        return path, (packed >> _LENGTH_BITS) & _OFFSET_MASK, packed & _LENGTH_MASK
+        with self._lock:
+            place = self._pending.get(raw)
+        if place is not None:
+            return place.path, place.offset, place.length
+        cur = self._cursor()
+        row = cur.execute(_WHERE, (raw,)).fetchone()
+        if row is None:
+            return None
+        segment, offset, length = row
+        return self._path(cur, segment), offset, length
+
+    def _places(self, keys: Sequence[str]) -> list[tuple[str, int, int] | None]:
+        """:meth:`_where` for several keys, the committed ones asked in one query (a
+        download asks for the few pages of one read at a time)."""
+        raws = [bytes.fromhex(check_key(key)) for key in keys]
+        found: dict[bytes, tuple[int, int, int]] = {}
+        with self._lock:
+            for raw in raws:
+                place = self._pending.get(raw)
+                if place is not None:
+                    found[raw] = (place.segment, place.offset, place.length)
+        ask = [raw for raw in raws if raw not in found]
+        cur = self._cursor()
+        for at in range(0, len(ask), _IN_MAX):
+            part = ask[at : at + _IN_MAX]
+            for raw, segment, offset, length in cur.execute(_IN[len(part)], part):
+                found[raw] = (segment, offset, length)
+        out: list[tuple[str, int, int] | None] = []
+        for raw in raws:
+            hit = found.get(raw)
+            out.append(None if hit is None else (self._path(cur, hit[0]), hit[1], hit[2]))
+        return out
+
+    def _path(self, cur: sqlite3.Cursor, segment: int) -> str:
+        path = self._paths.get(segment)
+        if path is None:  # a segment of another process, or of an earlier run
+            (name,) = cur.execute("SELECT name FROM segment WHERE id = ?", (segment,)).fetchone()
+            path = self._paths[segment] = f"{self._dir}/{name}"
+        return path
+
+    def _committed(self, raws: list[bytes]) -> set[bytes]:
+        """Which of these keys the index holds (a batch is a few pages: one query)."""
+        cur = self._cursor()
+        found: set[bytes] = set()
+        for at in range(0, len(raws), _IN_MAX):
+            part = raws[at : at + _IN_MAX]
+            found.update(row[0] for row in cur.execute(_IN[len(part)], part))
+        return found
 
     def locate(self, key: str) -> tuple[Path, int, int] | None:
         """Segment file, offset and length of a blob (for operators and tests)."""
@@ -182,11 +258,14 @@ class SegmentBlobStore:
     def _segment(self, need: int) -> _Segment:
         seg: _Segment | None = getattr(self._local, "segment", None)
         if seg is None or seg.end + need > self.segment_bytes:
-            number = next(self._numbers)
-            path = f"{self._dir}/{self._writer}-{number:06d}.seg"
+            name = f"{self._writer}-{next(self._numbers):06d}.seg"
+            db = self._db()
+            with _transaction(db):  # once per segment (1 GiB by default)
+                segment = self._segment_id(db, name)
+            path = f"{self._dir}/{name}"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
             fd, self.direct = open_fd(path, flags, direct=self.direct)
-            seg = _Segment(number, path, fd)
+            seg = _Segment(segment, path, fd)
             self._local.segment = seg
             with self._lock:
                 self._segments.append(seg)
@@ -214,10 +293,12 @@ class SegmentBlobStore:
         for key, _, _ in items:
             check_key(key)
         self._check_fork()
+        committed = self._committed([bytes.fromhex(key) for key, _, _ in items])
         mine: list[int] = []
         with self._lock:
             for i, (key, _, _) in enumerate(items):
-                if bytes.fromhex(key) in self._index or key in self._writing:
+                raw = bytes.fromhex(key)
+                if raw in committed or raw in self._pending or key in self._writing:
                     continue
                 self._writing.add(key)
                 mine.append(i)
@@ -248,7 +329,8 @@ class SegmentBlobStore:
         self, items: Sequence[tuple[str, int, Filler]], group: list[int], total: int
     ) -> None:
         """Fill the aligned buffer with ``group``'s blobs, each at an aligned place and
-        zero-padded, write it at the end of this thread's segment and index them."""
+        zero-padded, write it at the end of this thread's segment; their places wait in
+        ``_pending`` for the next :meth:`sync`."""
         buf = aligned_buffer(self._local, total)
         places: list[tuple[int, int]] = []
         pos = 0
@@ -268,36 +350,40 @@ class SegmentBlobStore:
         with self._lock:
             for i, at in places:
                 key, size, _ = items[i]
-                raw = bytes.fromhex(key)
-                rec = _REC.pack(raw, seg.number, offset + at, size, _BLOB)
-                self._index[raw] = self._pack(seg.path, offset + at, size)
-                self._pending.append(rec + zlib.crc32(rec).to_bytes(4, "big"))
+                self._pending[bytes.fromhex(key)] = _Place(seg.id, seg.path, offset + at, size)
             self._dirty.add(seg.fd)
 
     def sync(self) -> None:
-        """Make every put so far durable: segment bytes first, then their index records.
+        """Make every put so far durable: segment bytes first, then their index rows.
 
-        Serialised: a caller whose records another thread's sync already took waits for
-        that sync to finish, so no caller returns before its own blobs are durable.
+        Serialised: a caller whose blobs another thread's sync already took waits for that
+        sync to finish, so no caller returns before its own blobs are durable. The blobs
+        stay in ``_pending`` (found by this process) until their rows are committed.
         """
+        self._check_fork()
         with self._sync_lock:
             with self._lock:
-                pending, self._pending = self._pending, []
+                pending = list(self._pending.items())
                 dirty, self._dirty = self._dirty, set()
             if not pending:
                 return
-            for fd in dirty:
-                os.fdatasync(fd)
-            if self._idx_fd is None:
-                self._idx_fd = os.open(
-                    f"{self._dir}/{self._writer}.idx",
-                    os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                    0o644,
-                )
-            data = memoryview(b"".join(pending))
-            while data:
-                data = data[os.write(self._idx_fd, data) :]
-            os.fdatasync(self._idx_fd)
+            try:
+                for fd in dirty:
+                    os.fdatasync(fd)
+                db = self._db()
+                with _transaction(db):
+                    db.executemany(
+                        "INSERT OR IGNORE INTO blob VALUES (?, ?, ?, ?)",
+                        [(raw, p.segment, p.offset, p.length) for raw, p in pending],
+                    )
+            except BaseException:
+                with self._lock:
+                    self._dirty |= dirty  # not durable: the next sync tries again
+                raise
+            with self._lock:
+                for raw, place in pending:
+                    if self._pending.get(raw) is place:
+                        del self._pending[raw]
 
     # --- the rest of the protocol ---------------------------------------------------------
 
@@ -312,7 +398,7 @@ class SegmentBlobStore:
         Why: a download reads pages in the order a pack stored them, and an ``O_DIRECT``
         read, like a write, costs about the same up to ~1 MiB.
         """
-        where = [self._where(key) for key in keys]
+        where = self._places(keys)
         out: list[T] = []
         i = 0
         while i < len(keys):
@@ -358,23 +444,18 @@ class SegmentBlobStore:
         return self._where(key) is not None or self._files.exists(key)
 
     def delete(self, key: str) -> None:
-        """Forget a blob (a deletion record; the segment space is not reclaimed)."""
+        """Forget a blob (its index row; the segment space is not reclaimed)."""
         check_key(key)
-        self._check_fork()
-        self.sync()  # the deletion must land after the blob's own record
-        with self._lock:
-            gone = self._index.pop(bytes.fromhex(key), None)
-            if gone is not None:
-                rec = _REC.pack(bytes.fromhex(key), 0, 0, 0, _DELETED)
-                self._pending.append(rec + zlib.crc32(rec).to_bytes(4, "big"))
-        if gone is not None:
-            self.sync()
+        self.sync()  # the blob's own row first, so that none lands after its deletion
+        db = self._db()
+        with _transaction(db):
+            db.execute("DELETE FROM blob WHERE key = ?", (bytes.fromhex(key),))
         self._files.delete(key)
 
     def keys(self) -> Iterator[str]:
-        self._refresh()
+        found = {raw.hex() for (raw,) in self._db().execute("SELECT key FROM blob")}
         with self._lock:
-            found = {raw.hex() for raw in self._index}
+            found.update(raw.hex() for raw in self._pending)
         found.update(self._files.keys())
         yield from sorted(found)
 
@@ -382,9 +463,25 @@ class SegmentBlobStore:
         self.sync()
         with self._lock:
             segments, self._segments = self._segments, []
+            connections, self._connections = self._connections, []
         for seg in segments:
             os.close(seg.fd)
-        if self._idx_fd is not None:
-            os.close(self._idx_fd)
-            self._idx_fd = None
+        for db in connections:
+            db.close()
         self._local = threading.local()
+
+
+class _transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` on a connection in autocommit mode; rolled back if
+    the block raises. Immediate: the write lock is taken at the start, so two processes
+    never both read and then fail to upgrade (SQLite's deadlock answer, SQLITE_BUSY)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
