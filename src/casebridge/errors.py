@@ -170,6 +170,13 @@ class CorruptData(CasebridgeError):
     title = N_("Data failed verification")
 
 
+class AlteredData(CorruptData):
+    """Stored bytes that fail their authentication tag or their hash: altered where they lie
+    (the disk, the object store). Distinct from blobs this hub cannot read at all (another
+    key-encryption key, another suite: a configuration to fix, not data to replace), because
+    only altered pages may be forgotten and asked for again."""
+
+
 class InvalidInput(CasebridgeError):
     code = "invalid-input"
     status = 422

@@ -64,6 +64,11 @@ def test_procuratorate_and_supervisor_see_only_what_the_policy_allows(
     assert _get(client, proc, f"{kept}/content").status_code == 404
     new_page = next(p for p in v2.pages() if p.sha256 not in set(v1.distinct_pages()))
     assert _get(client, proc, f"{kept}/pages/{new_page.sha256}").status_code == 404
+    # It may have the hub check the pages it received, not make the hub forget any of them.
+    auth = {"Authorization": f"Bearer {proc}"}
+    assert client.post(f"{received}/verify", headers=auth).status_code == 200
+    repair = client.post(f"{received}/verify", params={"repair": "true"}, headers=auth)
+    assert repair.status_code == 404, repair.text  # the policy's answer to any denied write
 
     # Supervisor: progress and alerts, yes; pages, no — until granted.
     progress = _get(client, supervisor, f"/api/v1/cases/{case_id}/procedure")

@@ -203,6 +203,70 @@ def test_pull_of_chosen_documents_and_http_range(
     assert api.get(url, headers={"Range": "bytes=99999999-"}).status_code == 416
 
 
+def test_an_altered_page_is_forgotten_on_repair_and_the_next_push_sends_it_again(
+    hub: LiveServer, container: Container, token: str, tmp_path: Path
+) -> None:
+    """Detection is not the end: ``verify?repair=true`` forgets a page whose stored bytes
+    were altered (blob and acceptance record), the version goes back to ``receiving`` with
+    that page missing, and the sender's next push sends that page and nothing else."""
+    folder, manifest = _packed(tmp_path)
+    m: Any = manifest
+    with HubClient(hub.url, token) as client:
+        client.push(folder, m)
+    page3 = m.volumes[1].documents[0].pages[2]
+    where = container.page_store().store.locate(page3.sha256)  # type: ignore[attr-defined]
+    assert where is not None
+    with open(where[0], "r+b") as fh:
+        fh.seek(where[1] + where[2] // 2)
+        byte = fh.read(1)[0]
+        fh.seek(where[1] + where[2] // 2)
+        fh.write(bytes([byte ^ 0x01]))
+    from casebridge.services import dossiers as service
+
+    key = ("D-2026-001", m.root)
+    stale = service._HOLDINGS[container.engine][key]  # this process's flags: all held
+    with HubClient(hub.url, token) as client:
+        checked = client.verify_remote("D-2026-001", m.root)
+        assert not checked["ok"]
+        assert len(checked["corrupt"]) == 1
+        assert "page 3 (0003.jpg)" in checked["corrupt"][0]
+        assert "forgotten" not in checked  # reading alone changes nothing
+        assert client.status("D-2026-001", m.root)["status"] == "complete"
+
+        repaired = client.verify_remote("D-2026-001", m.root, repair=True)
+        assert len(repaired["forgotten"]) == 1
+        assert "page 3 (0003.jpg)" in repaired["forgotten"][0]
+        status = client.status("D-2026-001", m.root)
+        assert status["status"] == "receiving"
+        assert status["missing"] == [page3.sha256]
+        assert client.verify_remote("D-2026-001", m.root, repair=True)["forgotten"] == []
+
+        # Another hub process still has flags saying every page is held: a pack of a page
+        # it holds must not make the version "complete" while page 3 is missing.
+        service._HOLDINGS[container.engine][key] = stale
+        h1, d1 = _pages(folder)[0]
+        resent = client.http.post(
+            f"/api/v1/dossiers/D-2026-001/versions/{m.root}/packs",
+            content=frame_header(h1, len(d1)) + d1,
+            headers={"Content-Type": MEDIA_TYPE},
+        )
+        assert resent.status_code == 200, resent.text
+        assert resent.json()["status"] == "receiving"
+        assert client.status("D-2026-001", m.root)["status"] == "receiving"
+
+        again = client.push(folder, m)
+        assert again.pages_sent == 1
+        assert again.status == "complete"
+        client.pull("D-2026-001", tmp_path / "out")
+    assert (tmp_path / "out" / "02-卷2" / "0003.jpg").read_bytes() == (
+        folder / "02-卷2" / "0003.jpg"
+    ).read_bytes()
+    with container.uow() as uow:
+        events = [e for e in uow.audit.iter_all() if e.action == "dossier.page.forget"]
+    assert len(events) == 1
+    assert events[0].detail["pages"] == [page3.sha256]
+
+
 def test_one_flipped_byte_in_a_stored_blob_is_named_on_pull(
     hub: LiveServer, container: Container, token: str, tmp_path: Path
 ) -> None:
@@ -573,9 +637,12 @@ def test_a_pack_asks_the_database_about_its_own_pages_not_the_whole_version(
     assert seen[-1] == (40, "complete")
     assert all(status == "receiving" for _, status in seen[:-1])
     # registration asks about all 40 once, the first pack's count once more; after that
-    # no call asks about more than one pack's pages (4) or the few left (_RECHECK = 4)
-    assert asked.count(40) == 2
-    assert max(asked[asked.index(40) + 2 :]) <= 4
+    # no call asks about more than one pack's pages (4) or the few left (_RECHECK = 4),
+    # until the last pack: "complete" is confirmed by one count of the whole version (a
+    # stale flag must not complete a version: see verify_stored's repair)
+    assert asked.count(40) == 3
+    assert asked[-1] == 40
+    assert max(asked[asked.index(40) + 2 : -1]) <= 4
 
 
 def test_pages_another_hub_process_stored_complete_the_version(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from casebridge.errors import ConfigError, CorruptData
+from casebridge.errors import AlteredData, ConfigError, CorruptData
 from casebridge.security.crypto import SUITES, CryptoSuite, FileKek, open_envelope, seal_envelope
 
 
@@ -48,9 +48,19 @@ def test_blob_moved_to_another_address_is_detected(suite: CryptoSuite, tmp_path:
 
 
 def test_another_kek_cannot_open_the_blob(suite: CryptoSuite, tmp_path: Path) -> None:
+    """Not *altered*: a hub repair must not forget pages it merely cannot read."""
     blob = seal_envelope(suite, FileKek(tmp_path / "a.key", suite), b"k", b"data")
-    with pytest.raises(CorruptData, match="another key-encryption key"):
+    with pytest.raises(CorruptData, match="another key-encryption key") as caught:
         open_envelope(suite, FileKek(tmp_path / "b.key", suite), b"k", blob, "page")
+    assert not isinstance(caught.value, AlteredData)
+
+
+def test_an_altered_body_is_altered_data(suite: CryptoSuite, tmp_path: Path) -> None:
+    kek = FileKek(tmp_path / "kek.key", suite)
+    blob = bytearray(seal_envelope(suite, kek, b"addr", b"x" * 1000))
+    blob[-100] ^= 0x01
+    with pytest.raises(AlteredData, match="authentication tag"):
+        open_envelope(suite, kek, b"addr", bytes(blob), "page 7")
 
 
 def test_kek_file_is_created_once_private_and_reused(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Sequence
 
 from casebridge.blobs.interface import BlobStore
-from casebridge.errors import CorruptData
+from casebridge.errors import AlteredData, CorruptData
 from casebridge.i18n import N_
 from casebridge.security.crypto import (
     CryptoSuite,
@@ -73,7 +73,7 @@ class SealedPages:
     def _opened(self, sha256: str, blob: bytes | memoryview, what: object, rehash: bool) -> bytes:
         plaintext = open_envelope(self.suite, self.kek, sha256.encode(), blob, what, self.keys)
         if rehash and hashlib.sha256(plaintext).hexdigest() != sha256:
-            raise CorruptData(
+            raise AlteredData(
                 N_("{what}: decrypted bytes do not match the page hash"), params={"what": what}
             )
         return plaintext

@@ -239,8 +239,14 @@ class HubClient:
             )
         return manifest
 
-    def verify_remote(self, dossier_id: str, root: str) -> dict[str, Any]:
-        resp = self.http.post(f"/api/v1/dossiers/{dossier_id}/versions/{root}/verify")
+    def verify_remote(self, dossier_id: str, root: str, *, repair: bool = False) -> dict[str, Any]:
+        """The hub checks every stored page of a version; ``repair``: it forgets the pages
+        found altered, so that pushing the version again sends them."""
+        resp = self.http.post(
+            f"/api/v1/dossiers/{dossier_id}/versions/{root}/verify",
+            params={"repair": "true"} if repair else None,
+            timeout=None,  # thousands of pages decrypted and hashed before the answer
+        )
         _raise_for(resp)
         data: dict[str, Any] = resp.json()
         return data

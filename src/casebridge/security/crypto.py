@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from casebridge.errors import ConfigError, CorruptData, Said
+from casebridge.errors import AlteredData, ConfigError, CorruptData, Said
 from casebridge.i18n import N_
 
 __all__ = [
@@ -328,7 +328,7 @@ def open_envelope(
         data_key = keys.unwrap(wrapped) if keys is not None else kek.unwrap(wrapped)
         return suite.open(data_key, nonce, body, aad)
     except InvalidTag:
-        raise CorruptData(
+        raise AlteredData(
             N_("{what}: stored blob fails its authentication tag (altered)"), params={"what": what}
         ) from None
     except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:

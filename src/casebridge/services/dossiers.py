@@ -9,6 +9,7 @@ an error that names the page, and leaves no accepted trace.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import threading
 import weakref
@@ -37,7 +38,15 @@ from casebridge.domain.dossier import (
 )
 from casebridge.domain.dossier_pack import PackReader
 from casebridge.domain.page_table import PageSizes
-from casebridge.errors import Conflict, CorruptData, InvalidInput, NotFound, Problem, Said
+from casebridge.errors import (
+    AlteredData,
+    Conflict,
+    CorruptData,
+    InvalidInput,
+    NotFound,
+    Problem,
+    Said,
+)
 from casebridge.gcsettings import trim_heap_after
 from casebridge.i18n import N_
 from casebridge.logs import get_logger
@@ -714,7 +723,10 @@ async def receive_pack(
                     new = uow.dossiers.add_pages(verified)
                     result.already_held += len(verified) - new
                     missing = holding.missing_after(uow, verified)
-                    _settle(version, missing)
+                    if not missing:  # the flags may be stale (another process forgot a
+                        # page: see verify_stored): "complete" only on the database's count
+                        wanted = _pack_could_miss(uow, version, manifest)
+                        missing = len(_status(uow, version, manifest, wanted).missing)
                     audit.record(
                         uow,
                         "dossier.pack.accept",
@@ -871,14 +883,30 @@ def read_page(container: Container, dossier_id: str, root: str, sha256: str) -> 
     return container.page_store().get(sha256, ref)
 
 
-def verify_stored(container: Container, dossier_id: str, root: str) -> dict[str, Any]:
-    """Decrypt and hash every stored page of a version; report (not raise) what fails."""
+def verify_stored(
+    container: Container,
+    dossier_id: str,
+    root: str,
+    *,
+    repair: bool = False,
+    principal: Principal | None = None,
+) -> dict[str, Any]:
+    """Decrypt and hash every stored page of a version; report (not raise) what fails.
+
+    ``repair``: pages whose stored bytes were altered (or whose blob is gone although the
+    page is recorded as held) are forgotten — blob and acceptance record — and every version
+    listing them goes back to ``receiving``, so that the next push of the version (a resumed
+    ``dossier push``) sends them again. Pages this hub cannot read at all (sealed under
+    another key-encryption key or suite) are reported, never forgotten: that is a
+    configuration to fix, and forgetting them would throw away good pages.
+    """
     with container.uow() as uow:
         manifest = load_manifest(uow, dossier_id, root)
         held = uow.dossiers.present(manifest.distinct_pages())
     store = container.page_store()
     corrupt: list[str] = []
     missing: list[str] = []
+    lost: dict[str, str] = {}  # altered or gone: hash → where
     checked: set[str] = set()
     for ref, page in manifest.located_pages():
         if page.sha256 in checked:
@@ -889,9 +917,12 @@ def verify_stored(container: Container, dossier_id: str, root: str) -> dict[str,
             continue
         try:
             store.get(page.sha256, ref)
-        except (CorruptData, NotFound) as exc:
+        except (AlteredData, NotFound) as exc:
             corrupt.append(exc.message)
-    return {
+            lost[page.sha256] = str(ref)
+        except CorruptData as exc:
+            corrupt.append(exc.message)
+    report: dict[str, Any] = {
         "dossier_id": dossier_id,
         "merkle_root": root,
         "pages_checked": len(checked) - len(missing),
@@ -899,3 +930,47 @@ def verify_stored(container: Container, dossier_id: str, root: str) -> dict[str,
         "corrupt": corrupt,
         "ok": not corrupt and not missing,
     }
+    if repair:
+        report["forgotten"] = _forget(container, dossier_id, root, lost, principal)
+    return report
+
+
+def _forget(
+    container: Container,
+    dossier_id: str,
+    root: str,
+    lost: dict[str, str],
+    principal: Principal | None,
+) -> list[str]:
+    """Forget lost pages (see :func:`verify_stored`); returns where they were."""
+    if not lost:
+        return []
+    pages = container.page_store()
+    for sha in lost:  # the blob first: a page recorded as missing is re-sent, and a blob
+        with contextlib.suppress(NotFound):  # still indexed would refuse the new bytes
+            pages.store.delete(sha)
+    with container.uow() as uow:
+        uow.dossiers.forget_pages(lost)
+        versions = uow.dossiers.versions_listing(lost)
+        for version in versions:
+            version.status = "receiving"
+        audit.record(
+            uow,
+            "dossier.page.forget",
+            "dossier",
+            dossier_id,
+            actor=principal,
+            detail={
+                "merkle_root": root,
+                "pages": sorted(lost),
+                "versions": sorted(v.merkle_root for v in versions),
+            },
+        )
+        uow.commit()
+        keys = [(v.dossier_id, v.merkle_root) for v in versions]
+    with _MANIFESTS_LOCK:  # this process's flags count those pages as held: drop them
+        for holdings in _HOLDINGS.values():
+            for key in keys:
+                holdings.pop(key, None)
+    _log.warning("dossier.page.forget", dossier=dossier_id, root=root, pages=len(lost))
+    return list(lost.values())

@@ -138,15 +138,24 @@ class DossierRepository:
         return int(self.session.scalar(select(func.count()).select_from(DossierPage)) or 0)
 
     def forget_pages(self, hashes: Iterable[str]) -> None:
-        """Drop acceptance records (a page found corrupt must be re-sent, not served).
+        """Drop acceptance records (a page found altered must be re-sent, not served).
 
-        A caller must also set the versions holding these pages back to ``receiving``:
-        registering a child of a ``complete`` version trusts that every page of it is held.
-        Nothing calls this yet: a caller would also have to clear every hub process's
-        ``services.dossiers._HOLDINGS``, whose flags would still count these pages as held.
+        The caller (``services.dossiers.verify_stored`` with ``repair``) also deletes the
+        blobs and sets the versions listing these pages back to ``receiving``.
         """
         for h in hashes:
             row = self.session.get(DossierPage, h)
             if row is not None:
                 self.session.delete(row)
         self.session.flush()
+
+    def versions_listing(self, hashes: Iterable[str]) -> list[DossierVersion]:
+        """Every version whose manifest lists one of these pages (a scan of the manifests'
+        text: an operator's repair, not a hot path)."""
+        found: dict[str, DossierVersion] = {}
+        for h in hashes:
+            for version in self.session.scalars(
+                select(DossierVersion).where(DossierVersion.manifest.contains(h, autoescape=True))
+            ):
+                found[version.id] = version
+        return list(found.values())

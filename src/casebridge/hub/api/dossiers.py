@@ -275,9 +275,22 @@ def page(
 
 @router.post("/{dossier_id}/versions/{root}/verify", openapi_extra=policy(Action.DOSSIER_READ))
 def verify(
-    dossier_id: str, root: str, principal: CurrentPrincipal, request: Request
+    dossier_id: str,
+    root: str,
+    principal: CurrentPrincipal,
+    request: Request,
+    repair: Annotated[
+        bool,
+        Query(
+            description="Forget the pages found altered (blob and acceptance record) and set"
+            " every version listing them back to `receiving`, so that the next push sends"
+            " them again. Needs the right to upload pages of this version."
+        ),
+    ] = False,
 ) -> dict[str, Any]:
     """Decrypt and hash every stored page of the version; lists missing and corrupt pages."""
     c: Container = request.app.state.container
-    _require(c, principal, dossier_id, root, Action.DOSSIER_READ)
-    return dossiers.verify_stored(c, dossier_id, root)
+    _require(
+        c, principal, dossier_id, root, Action.DOSSIER_WRITE if repair else Action.DOSSIER_READ
+    )
+    return dossiers.verify_stored(c, dossier_id, root, repair=repair, principal=principal)
