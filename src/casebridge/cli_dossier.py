@@ -42,7 +42,8 @@ from casebridge.i18n import N_
 __all__ = ["dossier_app"]
 
 dossier_app = typer.Typer(
-    help="Electronic dossiers (电子卷宗): pack, push, pull, verify, show.", no_args_is_help=True
+    help="Electronic dossiers (电子卷宗): pack, push, pull, verify, check, show.",
+    no_args_is_help=True,
 )
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False, soft_wrap=True)
@@ -366,6 +367,63 @@ def verify_cmd(
                 pages=check.pages,
                 root=manifest.root,
             )
+        )
+
+
+@dossier_app.command("check")
+def check_cmd(
+    dossier_id: Annotated[str, typer.Argument(help="Dossier id.")],
+    hub: HubOpt = "http://127.0.0.1:8000",
+    token: TokenOpt = "",
+    cacert: CaOpt = None,
+    root: Annotated[str | None, typer.Option(help="Version (Merkle root); default latest.")] = None,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Have the hub forget the pages found altered, so that the next push sends"
+            " them again.",
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Have the hub decrypt and hash every page it stores; exit 1 naming each bad page."""
+    verify: bool | str = str(cacert) if cacert else True
+    with HubClient(hub, token, verify=verify, lang=cli_lang()) as client:
+        if root is None:
+            root = str(client.status(dossier_id)["merkle_root"])
+        report = client.verify_remote(dossier_id, root, repair=repair)
+    forgotten: list[str] = report.get("forgotten", [])
+    if as_json:
+        _emit(report)
+    else:
+        for line in report["corrupt"]:
+            err.print(line)
+        for where in report["missing"]:
+            err.print(say(N_("{where}: not on the hub yet"), where=where))
+        if forgotten:
+            out.print(
+                say(
+                    N_("the hub forgot {count} altered page(s): push the version again"),
+                    count=len(forgotten),
+                )
+            )
+        elif report["ok"]:
+            out.print(
+                say(
+                    N_("all {pages} pages stored on the hub verified; Merkle root {root}"),
+                    pages=report["pages_checked"],
+                    root=root,
+                )
+            )
+    if not report["ok"]:
+        raise CorruptData(
+            N_("dossier {dossier} on the hub: {missing} page(s) missing, {corrupt} failing"),
+            params={
+                "dossier": dossier_id,
+                "missing": len(report["missing"]),
+                "corrupt": len(report["corrupt"]),
+            },
         )
 
 

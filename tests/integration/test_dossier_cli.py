@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -182,6 +183,38 @@ def test_pull_with_cli_writes_verified_pages(
     assert (tmp_path / "in" / "01-卷1" / "0003.jpg").read_bytes() == (
         folder / "01-卷1" / "0003.jpg"
     ).read_bytes()
+
+
+def test_check_names_an_altered_page_on_the_hub_and_repair_lets_push_resend_it(
+    hub: LiveServer, container: Container, tmp_path: Path
+) -> None:
+    """The sender's three commands after the hub found a page altered: check (exit 1,
+    naming it), check --repair (the hub forgets it), push (sends that page only)."""
+    folder, env, common = _pushed(hub, container, tmp_path, "D-chk", volumes=1, pages=3, size=1000)
+    text = [c for c in common if c != "--json"]
+    ok = run_cli("dossier", "check", "D-chk", *text, env=env, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert "all 3 pages stored on the hub verified" in ok.stdout
+    sha = hashlib.sha256((folder / "01-卷1" / "0002.jpg").read_bytes()).hexdigest()
+    where = container.page_store().store.locate(sha)  # type: ignore[attr-defined]
+    assert where is not None
+    with open(where[0], "r+b") as fh:
+        fh.seek(where[1] + 100)
+        byte = fh.read(1)[0]
+        fh.seek(where[1] + 100)
+        fh.write(bytes([byte ^ 0x01]))
+    bad = run_cli("dossier", "check", "D-chk", *text, env=env, cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "page 2 (0002.jpg)" in bad.stderr
+    assert "0 page(s) missing, 1 failing" in bad.stderr
+    fixed = run_cli("dossier", "check", "D-chk", "--repair", *common, env=env, cwd=tmp_path)
+    assert fixed.returncode == 1  # still a page short until the next push
+    assert len(json.loads(fixed.stdout)["forgotten"]) == 1
+    pushed = run_cli("dossier", "push", str(folder), *common, env=env, cwd=tmp_path)
+    assert pushed.returncode == 0, pushed.stderr
+    assert json.loads(pushed.stdout.strip().splitlines()[-1])["pages_sent"] == 1
+    again = run_cli("dossier", "check", "D-chk", *text, env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
 
 
 def test_pack_extends_and_push_forward_only_the_new_pages(
