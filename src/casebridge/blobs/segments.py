@@ -67,7 +67,6 @@ _SCHEMA = (
     " offset INTEGER NOT NULL, length INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS imported (name TEXT PRIMARY KEY)",  # legacy .idx files
 )
-_WHERE = "SELECT segment, offset, length FROM blob WHERE key = ?"
 _IN_MAX = 16
 # One statement per number of keys (placeholders only: no value is ever part of the text).
 _IN = [""] + [
@@ -197,18 +196,7 @@ class SegmentBlobStore:
     def _where(self, key: str) -> tuple[str, int, int] | None:
         """Segment file, offset and length of a blob: written by this process and not yet
         synced, or committed to the index by any process."""
-        check_key(key)
-        raw = bytes.fromhex(key)
-        with self._lock:
-            place = self._pending.get(raw)
-        if place is not None:
-            return place.path, place.offset, place.length
-        cur = self._cursor()
-        row = cur.execute(_WHERE, (raw,)).fetchone()
-        if row is None:
-            return None
-        segment, offset, length = row
-        return self._path(cur, segment), offset, length
+        return self._places([key])[0]
 
     def _places(self, keys: Sequence[str]) -> list[tuple[str, int, int] | None]:
         """:meth:`_where` for several keys, the committed ones asked in one query (a
@@ -220,17 +208,22 @@ class SegmentBlobStore:
                 place = self._pending.get(raw)
                 if place is not None:
                     found[raw] = (place.segment, place.offset, place.length)
-        ask = [raw for raw in raws if raw not in found]
         cur = self._cursor()
-        for at in range(0, len(ask), _IN_MAX):
-            part = ask[at : at + _IN_MAX]
-            for raw, segment, offset, length in cur.execute(_IN[len(part)], part):
-                found[raw] = (segment, offset, length)
+        for raw, segment, offset, length in self._rows(cur, [r for r in raws if r not in found]):
+            found[raw] = (segment, offset, length)
         out: list[tuple[str, int, int] | None] = []
         for raw in raws:
             hit = found.get(raw)
             out.append(None if hit is None else (self._path(cur, hit[0]), hit[1], hit[2]))
         return out
+
+    @staticmethod
+    def _rows(cur: sqlite3.Cursor, raws: list[bytes]) -> Iterator[tuple[bytes, int, int, int]]:
+        """The index rows (key, segment, offset, length) of those keys it holds, asked
+        :data:`_IN_MAX` keys a query."""
+        for at in range(0, len(raws), _IN_MAX):
+            part = raws[at : at + _IN_MAX]
+            yield from cur.execute(_IN[len(part)], part)
 
     def _path(self, cur: sqlite3.Cursor, segment: int) -> str:
         path = self._paths.get(segment)
@@ -238,15 +231,6 @@ class SegmentBlobStore:
             (name,) = cur.execute("SELECT name FROM segment WHERE id = ?", (segment,)).fetchone()
             path = self._paths[segment] = f"{self._dir}/{name}"
         return path
-
-    def _committed(self, raws: list[bytes]) -> set[bytes]:
-        """Which of these keys the index holds (a batch is a few pages: one query)."""
-        cur = self._cursor()
-        found: set[bytes] = set()
-        for at in range(0, len(raws), _IN_MAX):
-            part = raws[at : at + _IN_MAX]
-            found.update(row[0] for row in cur.execute(_IN[len(part)], part))
-        return found
 
     def locate(self, key: str) -> tuple[Path, int, int] | None:
         """Segment file, offset and length of a blob (for operators and tests)."""
@@ -290,14 +274,12 @@ class SegmentBlobStore:
         the benchmark's VM: 101–115 µs a 225 KB page written alone, 47–51 µs four at a
         time, 29–30 µs sixteen at a time (`bench/RESULTS.md`).
         """
-        for key, _, _ in items:
-            check_key(key)
+        raws = [bytes.fromhex(check_key(key)) for key, _, _ in items]
         self._check_fork()
-        committed = self._committed([bytes.fromhex(key) for key, _, _ in items])
+        committed = {row[0] for row in self._rows(self._cursor(), raws)}
         mine: list[int] = []
         with self._lock:
-            for i, (key, _, _) in enumerate(items):
-                raw = bytes.fromhex(key)
+            for i, ((key, _, _), raw) in enumerate(zip(items, raws, strict=True)):
                 if raw in committed or raw in self._pending or key in self._writing:
                     continue
                 self._writing.add(key)

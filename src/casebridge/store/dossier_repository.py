@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from casebridge.store.dossier_models import DossierPage, DossierRow, DossierVersion
@@ -152,10 +152,7 @@ class DossierRepository:
     def versions_listing(self, hashes: Iterable[str]) -> list[DossierVersion]:
         """Every version whose manifest lists one of these pages (a scan of the manifests'
         text: an operator's repair, not a hot path)."""
-        found: dict[str, DossierVersion] = {}
-        for h in hashes:
-            for version in self.session.scalars(
-                select(DossierVersion).where(DossierVersion.manifest.contains(h, autoescape=True))
-            ):
-                found[version.id] = version
-        return list(found.values())
+        listed = [DossierVersion.manifest.contains(h, autoescape=True) for h in hashes]
+        if not listed:
+            return []
+        return list(self.session.scalars(select(DossierVersion).where(or_(*listed))))
