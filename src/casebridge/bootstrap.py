@@ -11,6 +11,7 @@ from casebridge.audit.signing import load_or_create_signer
 from casebridge.config import Settings
 from casebridge.domain.supervision import SupervisionPolicy
 from casebridge.services.exchanges import ProcedureContext
+from casebridge.services.pack_slots import PackSlots
 from casebridge.standards.calendar import load_calendar
 from casebridge.standards.catalog import load_catalog
 from casebridge.standards.converter import StandardsConverter
@@ -30,6 +31,7 @@ class Container:
     uow: UnitOfWorkFactory
     procedure: ProcedureContext
     _pages: SealedPages | None = field(default=None, repr=False)
+    _pack_slots: PackSlots | None = field(default=None, repr=False)
 
     def page_store(self) -> SealedPages:
         """Encrypted page store (built on first use: only dossier work needs the KEK)."""
@@ -38,6 +40,12 @@ class Container:
 
             self._pages = make_sealed_pages(self.settings)
         return self._pages
+
+    def pack_slots(self) -> PackSlots:
+        """The packs this process receives at once (``dossier_pack_slots``)."""
+        if self._pack_slots is None:
+            self._pack_slots = PackSlots(self.settings.dossier_pack_slots)
+        return self._pack_slots
 
     def close(self) -> None:
         self.engine.dispose()

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     dossier_max_page_bytes: int = Field(
         default=64 * 1024**2, ge=1, description="Largest single page file accepted"
     )
+    dossier_pack_slots: int = Field(
+        default=4,
+        ge=1,
+        description="Packs one hub process receives at once; more wait (bounds its memory)",
+    )
     tus_expiry_seconds: int = Field(
         default=86400, ge=60, description="Unfinished tus uploads expire after this long"
     )

@@ -6,7 +6,10 @@ import hashlib
 import http.client
 import itertools
 import json
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
 from casebridge.errors import CorruptData, InvalidInput, NotFound
 from casebridge.gateway.dossier_client import HubClient
 from casebridge.gateway.dossier_folder import MANIFEST_NAME, pack, read_manifest, verify_folder
+from casebridge.services import dossiers
+from casebridge.services.pack_slots import PackSlots
 from tests.conftest import LiveServer, post_at_once
 from tests.integration.dossier_helpers import demo_token, make_folder, transfer_with_dossier
 
@@ -673,3 +678,54 @@ def test_pages_another_hub_process_stored_complete_the_version(
     assert last.status_code == 200, last.text
     assert last.json()["missing_count"] == 0
     assert last.json()["status"] == "complete"
+
+
+def test_packs_beyond_the_process_slots_wait_unread_and_all_land(
+    container: Container, api: httpx.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One slot: three packs sent at once, each body arriving slowly (half, 0.3 s, the rest),
+    # are received one after the other; every page still lands and the version completes.
+    slots = container._pack_slots = PackSlots(1)
+    active, most = 0, 0
+    receive = dossiers._receive_pack
+
+    async def counted(*args: Any) -> Any:  # packs being read, seen from outside the slots
+        nonlocal active, most
+        active += 1
+        most = max(most, active)
+        try:
+            return await receive(*args)
+        finally:
+            active -= 1
+
+    monkeypatch.setattr(dossiers, "_receive_pack", counted)
+    folder, manifest = _packed(tmp_path, volumes=3, pages=2)
+    root = manifest.root  # type: ignore[attr-defined]
+    assert api.post("/api/v1/dossiers", json=manifest.to_dict()).status_code in (200, 201)  # type: ignore[attr-defined]
+    pages = _pages(folder)
+    bodies = [b"".join(frame_header(h, len(d)) + d for h, d in pages[i : i + 2]) for i in (0, 2, 4)]
+    start = threading.Barrier(len(bodies))
+
+    def slowly(body: bytes) -> Iterator[bytes]:
+        yield body[: len(body) // 2]
+        time.sleep(0.3)
+        yield body[len(body) // 2 :]
+
+    def send(body: bytes) -> int:
+        start.wait()
+        return api.post(
+            f"/api/v1/dossiers/D-2026-001/versions/{root}/packs",
+            content=slowly(body),
+            headers={"Content-Type": MEDIA_TYPE},
+        ).status_code
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        codes = list(pool.map(send, bodies))
+    assert codes == [200, 200, 200]
+    assert most == 1  # never two packs received at once (without the slots: 3)
+    assert slots.peak == 1
+    assert slots.waited >= 1  # and they did arrive together: some had to wait
+    assert slots.in_use == 0
+    status = api.get(f"/api/v1/dossiers/D-2026-001/versions/{root}").json()
+    assert status["status"] == "complete"
+    assert status["missing"] == []

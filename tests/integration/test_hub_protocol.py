@@ -11,6 +11,7 @@ with uvloop and with asyncio's own loop.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import socket
@@ -26,7 +27,7 @@ import httpx
 import pytest
 import uvicorn
 
-from casebridge.hub.tls import BODY_MESSAGE, HubHttpProtocol
+from casebridge.hub.tls import BODY_MESSAGE, BODY_WAIT_HIGH_WATER, READ_BUFFER, HubHttpProtocol
 from casebridge.security.pki import ensure_ca, issue_server
 from tests.conftest import free_port
 
@@ -45,10 +46,13 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     status, body = 200, b"ok"
+    if scope["path"] == "/slow":  # as a pack waiting for a slot: the body not read at first
+        await asyncio.sleep(0.5)
+        scope = {**scope, "path": "/hash"}
     if scope["path"] == "/reject":
         status, body = 413, b"too large"
     elif scope["path"] == "/hash":
-        digest, size, kinds, messages, largest = hashlib.sha256(), 0, set(), 0, 0
+        digest, size, kinds, messages, largest, first = hashlib.sha256(), 0, set(), 0, 0, 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -57,13 +61,16 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
             chunk = message.get("body", b"")
             more = message.get("more_body", False)
             messages += 1
+            first = len(chunk) if messages == 1 else first
             kinds.add(type(chunk).__name__)
             digest.update(chunk)
             size += len(chunk)
             largest = max(largest, len(chunk))
             if not more:
                 break
-        SEEN.append({"size": size, "kinds": kinds, "messages": messages, "largest": largest})
+        SEEN.append(
+            {"size": size, "kinds": kinds, "messages": messages, "largest": largest, "first": first}
+        )
         body = f"{digest.hexdigest()} {size}".encode()
     await send(
         {
@@ -120,6 +127,23 @@ def server(request: pytest.FixtureRequest, certs: tuple[Path, Path, Path]) -> It
 
 def _answer(body: bytes) -> str:
     return f"{hashlib.sha256(body).hexdigest()} {len(body)}"
+
+
+def test_a_body_the_app_has_not_started_reading_is_read_ahead_64_kib_not_2_mib(
+    server: Server,
+) -> None:
+    # The app waits 0.5 s before its first receive(), as a pack waiting for a slot of the
+    # hub does; what the protocol read ahead meanwhile is what that first receive() gets.
+    # Before the 64 KiB mark it was about 1 MiB (BODY_MESSAGE; 2 MiB were read ahead).
+    body = os.urandom(4 << 20)
+    with httpx.Client(base_url=server.url, verify=server.verify, timeout=30) as http:
+        r = http.post("/slow", content=body)
+        assert r.status_code == 200
+        assert r.text == _answer(body)  # and the rest came whole once reading began
+        assert http.get("/next").text == "ok"
+    assert SEEN[0]["size"] == len(body)
+    assert 0 < SEEN[0]["first"] <= BODY_WAIT_HIGH_WATER + READ_BUFFER
+    assert SEEN[0]["largest"] > BODY_WAIT_HIGH_WATER + READ_BUFFER  # full speed afterwards
 
 
 def test_long_bodies_arrive_whole_in_bounded_messages_and_keep_alive_still_works(

@@ -13,7 +13,9 @@ Three things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
   kept as they are and handed over about 1 MiB per ``receive()`` (joined once: large enough
   that most pages of a pack lie inside one message, small enough not to fragment the heap
   with multi-MB buffers), and reading pauses only when 2 MiB wait for the application
-  (bounded memory per connection);
+  (bounded memory per connection) — 64 KiB (uvicorn's own mark) as long as the application
+  has not started reading the body: a pack waiting for a slot of the hub
+  (:mod:`casebridge.services.pack_slots`) must not hold 2 MiB;
 - take received bytes through the buffered-protocol interface: see :class:`HubHttpProtocol`.
 """
 
@@ -30,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 __all__ = [
     "BODY_HIGH_WATER",
     "BODY_MESSAGE",
+    "BODY_WAIT_HIGH_WATER",
     "READ_BUFFER",
     "HubHttpProtocol",
     "PeerCertHttpToolsProtocol",
@@ -37,6 +40,7 @@ __all__ = [
 ]
 
 BODY_HIGH_WATER = 2 << 20  # bytes of request body waiting for the app before reading pauses
+BODY_WAIT_HIGH_WATER = 64 << 10  # the same before the app's first receive()
 BODY_MESSAGE = 1 << 20  # at most about this much per ASGI message (one join, bounded)
 READ_BUFFER = 256 << 10  # what the transport may decrypt (or read) into it in one go
 
@@ -46,9 +50,11 @@ class _ChunkedBodyCycle(RequestResponseCycle):
 
     chunks: deque[bytes]
     queued: int
+    reading: bool  # the application has asked for the body (receive() called once)
 
     async def receive(self) -> Any:
         # Same protocol as RequestResponseCycle.receive, without the bytearray copies.
+        self.reading = True
         if self.waiting_for_100_continue and not self.transport.is_closing():
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self.waiting_for_100_continue = False
@@ -96,7 +102,7 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol):
         if type(cycle) is RequestResponseCycle:
             cycle.__class__ = _ChunkedBodyCycle
             chunked: Any = cycle
-            chunked.chunks, chunked.queued = deque(), 0
+            chunked.chunks, chunked.queued, chunked.reading = deque(), 0, False
 
     def on_body(self, body: bytes) -> None:
         cycle: Any = self.cycle
@@ -107,7 +113,7 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol):
             return
         cycle.chunks.append(body)
         cycle.queued += len(body)
-        if cycle.queued > BODY_HIGH_WATER:
+        if cycle.queued > (BODY_HIGH_WATER if cycle.reading else BODY_WAIT_HIGH_WATER):
             self.flow.pause_reading()
         cycle.message_event.set()
 

@@ -609,8 +609,21 @@ async def receive_pack(
     """Read one pack, verify every page, store it encrypted, sync once, then acknowledge.
 
     Pages verified before a failure (bad bytes, truncation, the sender vanishing) are still
-    synced and recorded, so a resumed transfer re-sends only what was in flight.
+    synced and recorded, so a resumed transfer re-sends only what was in flight. At most
+    ``dossier_pack_slots`` packs are received at once (:mod:`casebridge.services.pack_slots`);
+    the others wait here, their bodies unread.
     """
+    async with container.pack_slots().slot():
+        return await _receive_pack(container, principal, dossier_id, root, chunks)
+
+
+async def _receive_pack(
+    container: Container,
+    principal: Principal,
+    dossier_id: str,
+    root: str,
+    chunks: AsyncIterator[bytes | memoryview],
+) -> PackResult:
 
     def load() -> Manifest:
         with container.uow() as uow:
