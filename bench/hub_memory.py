@@ -12,7 +12,9 @@ rest, as `dossier_transfer.py` runs it) and pushes ``--count`` distinct dossiers
 each. Then it starts a fresh hub and pushes one dossier of ``count × pages`` pages: the same
 bytes in one dossier. If memory followed the dossier's size, the one large dossier would peak
 higher; if it follows the bytes a process has moved, the series of small ones peaks as high or
-higher, and the RSS after each small push keeps rising.
+higher, and the RSS after each small push keeps rising. Last, ``--pulls`` downloads of one
+dossier from one worker (no new data, no new manifest: only bytes served), RSS and peak after
+each: a process that only serves should stay flat.
 
 Uses the helpers of `bench/dossier_transfer.py` (its Hub, its synthetic dossiers, its CLI
 runner) so that both measure the same hub the same way.
@@ -77,11 +79,52 @@ def push_series(
     return rows
 
 
+def pull_series(
+    work: Path, cert: tuple[Path, Path], pages: int, pulls: int, seed: int
+) -> list[tuple[float, float, float]]:
+    """Push one dossier, then download it ``pulls`` times from the same one-worker hub;
+    (seconds, RSS, peak RSS) of the worker after the push and after each pull."""
+    hub = bt.Hub(work, *cert, workers=1)
+    rows = []
+    try:
+        time.sleep(1.0)
+        pid = _worker(hub)
+        tls = ["--hub", hub.url, "--cacert", str(cert[0]), "--json"]
+        folder = work / f"memory-{pages}-{seed}"
+        bt.build_dossier(folder, pages, seed)
+        did = f"MEM-PULL-{seed}"
+        bt.cli(work, "pack", "dossier", "pack", str(folder), "--id", did, "--json")
+        seconds, _, _ = bt.cli(
+            work, "push", "dossier", "push", str(folder), *tls,
+            "--token", hub.tokens["police.handler"], "--parallel", "4",
+        )  # fmt: skip
+        bt.hand_over(hub, cert[0], did, folder)
+        st = _status(pid)
+        rows.append((seconds, st["VmRSS"], st["VmHWM"]))
+        for i in range(pulls):
+            out = work / f"memory-pulled-{i}"
+            bt.discard(work, out)
+            seconds, _, done = bt.cli(
+                work, "pull", "dossier", "pull", did, str(out), *tls,
+                "--token", hub.tokens["procuratorate.handler"],
+            )  # fmt: skip
+            assert done["pages"] == pages, done
+            bt.discard(work, out)
+            time.sleep(0.5)  # the trim after a download runs once the response is sent
+            st = _status(pid)
+            rows.append((seconds, st["VmRSS"], st["VmHWM"]))
+    finally:
+        hub.stop()
+        bt.empty_trash(work)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", type=Path, default=Path("/tmp/casebridge-bench"))
     ap.add_argument("--pages", type=int, default=1313, help="pages of each small dossier")
     ap.add_argument("--count", type=int, default=4, help="small dossiers pushed in a row")
+    ap.add_argument("--pulls", type=int, default=6, help="downloads of one dossier in a row")
     ap.add_argument("--seed", type=int, default=20261128)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -92,6 +135,7 @@ def main() -> None:
     cert = bt.self_signed(args.work)
     small = push_series(args.work, cert, [args.pages] * args.count, args.seed)
     big = push_series(args.work, cert, [args.pages * args.count], args.seed + 1000)
+    served = pull_series(args.work, cert, args.pages, args.pulls, args.seed)
     gb = args.pages * 225_000 / 1e9  # pages average 225 KB (150–300 KB, uniform)
     print(f"one hub worker, {args.count} dossiers of {args.pages} pages (≈ {gb:.1f} GB) in a row:")
     print("    push   seconds   RSS after (MB)   peak so far (MB)")
@@ -111,6 +155,15 @@ def main() -> None:
     print(
         f"creep over the series: RSS after a push {first[1]:.1f} → {last[1]:.1f} MB"
         f" ({(last[1] - first[1]) / max(1, args.count - 1):+.1f} MB a dossier)"
+    )
+    print(f"one hub worker, 1 dossier of {args.pages} pages pushed, pulled {args.pulls} times:")
+    print("    step   seconds   RSS after (MB)   peak so far (MB)")
+    for i, (seconds, rss, hwm) in enumerate(served):
+        step = "push" if i == 0 else f"{i:4d}"
+        print(f"    {step:>4s}   {seconds:7.2f}   {rss:14.1f}   {hwm:16.1f}")
+    print(
+        f"serving {args.pulls} × ≈ {gb:.1f} GB: peak {served[0][2]:.1f} → {served[-1][2]:.1f} MB,"
+        f" RSS at rest {served[0][1]:.1f} → {served[-1][1]:.1f} MB"
     )
 
 
