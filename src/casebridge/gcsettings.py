@@ -16,7 +16,7 @@ import gc
 import threading
 from collections.abc import Callable
 
-__all__ = ["TRIM_AT_END", "TRIM_EVERY", "relax_gc", "trim_heap", "trim_heap_after"]
+__all__ = ["TRIM_EVERY", "relax_gc", "trim_heap", "trim_heap_after"]
 
 GEN0_THRESHOLD = 100_000
 
@@ -37,9 +37,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 _TRIM = _malloc_trim()
-_STATE = threading.Lock()
-_running = False  # a thread is trimming
-_again = False  # asked for while it was: it trims once more when done
+_TRIMMING = threading.Lock()
 
 
 def trim_heap() -> None:
@@ -48,37 +46,19 @@ def trim_heap() -> None:
     Pages travel as buffers of 150–300 KB made in one thread and freed in another; glibc
     keeps the freed space in whichever thread's arena made it, fragmented, so a process's
     RSS crept up with every hundred MB moved although what it held stayed the same. The hub
-    calls this after registering a manifest, once a large download is sent, and, through
-    :func:`trim_heap_after`, every 256 MiB of pages received or served. Not more often: the
-    pages given back are faulted in again by the next buffers (after every 32 MB pack that
-    cost 8 % of the hub's CPU). A call while another thread trims is not dropped: that
-    thread trims once more when it is done, so the last of four downloads ending together
-    is trimmed after too (before, a call during a trim was skipped).
+    calls this after registering a manifest and, through :func:`trim_heap_after`, every
+    256 MiB of pages received or served. Not more often: the pages given back are faulted
+    in again by the next buffers (after every 32 MB pack that cost 8 % of the hub's CPU).
+    Skipped if another thread is trimming already.
     """
-    global _running, _again
-    if _TRIM is None:
-        return
-    with _STATE:
-        if _running:
-            _again = True
-            return
-        _running = True
-    while True:
+    if _TRIM is not None and _TRIMMING.acquire(blocking=False):
         try:
             _TRIM(0)
-        except BaseException:
-            with _STATE:
-                _running = False
-            raise
-        with _STATE:
-            if not _again:
-                _running = False
-                return
-            _again = False
+        finally:
+            _TRIMMING.release()
 
 
 TRIM_EVERY = 256 << 20  # bytes moved (received or served) between two trims
-TRIM_AT_END = 16 << 20  # a download at least this large trims once it is sent
 _moved = 0
 _MOVED = threading.Lock()
 

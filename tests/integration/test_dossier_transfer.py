@@ -22,7 +22,6 @@ from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
 from casebridge.errors import CorruptData, InvalidInput, NotFound
 from casebridge.gateway.dossier_client import HubClient
 from casebridge.gateway.dossier_folder import MANIFEST_NAME, pack, read_manifest, verify_folder
-from casebridge.hub.api import dossiers as hub_dossiers
 from casebridge.services import dossiers
 from casebridge.services.pack_slots import PackSlots
 from tests.conftest import LiveServer, post_at_once
@@ -730,29 +729,3 @@ def test_packs_beyond_the_process_slots_wait_unread_and_all_land(
     status = api.get(f"/api/v1/dossiers/D-2026-001/versions/{root}").json()
     assert status["status"] == "complete"
     assert status["missing"] == []
-
-
-def test_a_large_download_gives_the_heap_back_once_it_is_sent(
-    hub: LiveServer, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Without a trim after each download a hub process grew ~5 MB per 0.3 GB it served
-    # (bench/hub_memory.py). Here "large" is 10 KB, so that a small dossier is one.
-    folder, manifest = _packed(tmp_path)  # 10 pages of 3,000 bytes
-    with HubClient(hub.url, token) as client:
-        client.push(folder, manifest)  # type: ignore[arg-type]
-    trims: list[int] = []
-    monkeypatch.setattr(hub_dossiers, "TRIM_AT_END", 10_000)
-    monkeypatch.setattr(hub_dossiers, "trim_heap", lambda: trims.append(1))
-    url = f"{hub.url}/api/v1/dossiers/D-2026-001/versions/{manifest.root}/content"  # type: ignore[attr-defined]
-    auth = {"Authorization": f"Bearer {token}"}
-    whole = httpx.get(url, headers=auth, timeout=30)
-    assert whole.status_code == 200
-    assert len(whole.content) == 30_000
-    deadline = time.monotonic() + 5
-    while not trims and time.monotonic() < deadline:  # runs once the response is sent
-        time.sleep(0.02)
-    assert trims == [1]
-    part = httpx.get(url, headers={**auth, "Range": "bytes=0-99"}, timeout=30)
-    assert part.status_code == 206
-    time.sleep(0.3)
-    assert trims == [1]  # 100 bytes: no trim

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from casebridge.bootstrap import Container
@@ -21,7 +20,7 @@ from casebridge.domain.agency import Principal
 from casebridge.domain.dossier import loads_manifest_bytes
 from casebridge.domain.dossier_pack import MEDIA_TYPE
 from casebridge.errors import InvalidInput, Problem, Said
-from casebridge.gcsettings import TRIM_AT_END, trim_heap
+from casebridge.gcsettings import trim_heap
 from casebridge.hub.api.policy import policy
 from casebridge.hub.deps import CurrentPrincipal, Uow
 from casebridge.i18n import N_
@@ -257,10 +256,6 @@ def content(
         status_code=code,
         media_type="application/octet-stream",
         headers=headers,
-        # Once the last byte is sent, what the download freed goes back to the system. Without
-        # this a hub process grew ~5 MB with every 0.3 GB it served, at rest and at its peak
-        # (one worker, six pulls of the same 0.3 GB: peak 149 → 169 MB; bench/hub_memory.py)
-        background=BackgroundTask(trim_heap) if end - start >= TRIM_AT_END else None,
     )
 
 
