@@ -51,6 +51,19 @@ def _worker(hub: bt.Hub) -> int:
     return (hub._children() or [hub.proc.pid])[0]
 
 
+def _push(hub: bt.Hub, work: Path, cacert: Path, pages: int, seed: int, did: str) -> float:
+    """Build (once), pack and push one synthetic dossier; the push's seconds."""
+    folder = work / f"memory-{pages}-{seed}"
+    bt.build_dossier(folder, pages, seed)
+    bt.cli(work, "pack", "dossier", "pack", str(folder), "--id", did, "--json")
+    seconds, _, done = bt.cli(
+        work, "push", "dossier", "push", str(folder), "--hub", hub.url, "--cacert", str(cacert),
+        "--json", "--token", hub.tokens["police.handler"], "--parallel", "4",
+    )  # fmt: skip
+    assert done["status"] == "complete", done
+    return seconds
+
+
 def push_series(
     work: Path, cert: tuple[Path, Path], sizes: list[int], seed: int
 ) -> list[tuple[float, float, float]]:
@@ -61,17 +74,8 @@ def push_series(
     try:
         time.sleep(1.0)  # the worker has finished starting
         pid = _worker(hub)
-        tls = ["--hub", hub.url, "--cacert", str(cert[0]), "--json"]
         for i, pages in enumerate(sizes):
-            folder = work / f"memory-{pages}-{seed + i}"
-            bt.build_dossier(folder, pages, seed + i)
-            did = f"MEM-{pages}-{seed + i}"
-            bt.cli(work, "pack", "dossier", "pack", str(folder), "--id", did, "--json")
-            seconds, _, done = bt.cli(
-                work, "push", "dossier", "push", str(folder), *tls,
-                "--token", hub.tokens["police.handler"], "--parallel", "4",
-            )  # fmt: skip
-            assert done["status"] == "complete", done
+            seconds = _push(hub, work, cert[0], pages, seed + i, f"MEM-{pages}-{seed + i}")
             st = _status(pid)
             rows.append((seconds, st["VmRSS"], st["VmHWM"]))
     finally:
@@ -89,16 +93,10 @@ def pull_series(
     try:
         time.sleep(1.0)
         pid = _worker(hub)
-        tls = ["--hub", hub.url, "--cacert", str(cert[0]), "--json"]
-        folder = work / f"memory-{pages}-{seed}"
-        bt.build_dossier(folder, pages, seed)
         did = f"MEM-PULL-{seed}"
-        bt.cli(work, "pack", "dossier", "pack", str(folder), "--id", did, "--json")
-        seconds, _, _ = bt.cli(
-            work, "push", "dossier", "push", str(folder), *tls,
-            "--token", hub.tokens["police.handler"], "--parallel", "4",
-        )  # fmt: skip
-        bt.hand_over(hub, cert[0], did, folder)
+        seconds = _push(hub, work, cert[0], pages, seed, did)
+        bt.hand_over(hub, cert[0], did, work / f"memory-{pages}-{seed}")
+        tls = ["--hub", hub.url, "--cacert", str(cert[0]), "--json"]
         st = _status(pid)
         rows.append((seconds, st["VmRSS"], st["VmHWM"]))
         for i in range(pulls):
@@ -110,7 +108,7 @@ def pull_series(
             )  # fmt: skip
             assert done["pages"] == pages, done
             bt.discard(work, out)
-            time.sleep(0.5)  # the trim after a download runs once the response is sent
+            time.sleep(0.5)  # the response is over: what the worker holds at rest
             st = _status(pid)
             rows.append((seconds, st["VmRSS"], st["VmHWM"]))
     finally:
