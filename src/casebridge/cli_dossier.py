@@ -199,6 +199,13 @@ def _received_base(folder: Path, manifest: Manifest) -> Manifest | None:
     return base if base.root == manifest.parent else None
 
 
+def _hub_client(hub: str, token: str, cacert: Path | None, parallel: int = 4) -> HubClient:
+    """The hub client every command uses: the CA file if given, else the system's; the
+    hub's errors in the CLI's language."""
+    verify: bool | str = str(cacert) if cacert else True
+    return HubClient(hub, token, verify=verify, parallel=parallel, lang=cli_lang())
+
+
 @dossier_app.command("push")
 def push_cmd(
     folder: Annotated[Path, typer.Argument(help="Packed folder (holds its manifest).")],
@@ -222,7 +229,6 @@ def push_cmd(
     """Send a dossier: the hub answers which pages it lacks; only those travel, in packs."""
     manifest = read_manifest(manifest_file or folder / MANIFEST_NAME)
     base = _received_base(folder, manifest)
-    verify: bool | str = str(cacert) if cacert else True
 
     def on_pack(pages: int, nbytes: int, r: PushResult) -> None:
         if as_json:
@@ -238,7 +244,7 @@ def push_cmd(
         advance(pages, 0)
 
     with (
-        HubClient(hub, token, verify=verify, parallel=parallel, lang=cli_lang()) as client,
+        _hub_client(hub, token, cacert, parallel) as client,
         _progress(N_("push"), manifest.page_count, manifest.total_bytes, as_json) as advance,
     ):
         result = client.push(
@@ -303,8 +309,7 @@ def pull_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Receive a dossier (or chosen documents); every page is verified before it is kept."""
-    verify: bool | str = str(cacert) if cacert else True
-    with HubClient(hub, token, verify=verify, parallel=parallel, lang=cli_lang()) as client:
+    with _hub_client(hub, token, cacert, parallel) as client:
         status = client.status(dossier_id, root)
         with _progress(
             N_("pull"), int(status["page_count"]), int(status["total_bytes"]), as_json
@@ -388,8 +393,7 @@ def check_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Have the hub decrypt and hash every page it stores; exit 1 naming each bad page."""
-    verify: bool | str = str(cacert) if cacert else True
-    with HubClient(hub, token, verify=verify, lang=cli_lang()) as client:
+    with _hub_client(hub, token, cacert) as client:
         if root is None:
             root = str(client.status(dossier_id)["merkle_root"])
         report = client.verify_remote(dossier_id, root, repair=repair)
@@ -439,8 +443,7 @@ def show_cmd(
 ) -> None:
     """Volumes, documents (page ranges), page count, size and Merkle root of a dossier."""
     if hub:
-        verify: bool | str = str(cacert) if cacert else True
-        with HubClient(hub, token, verify=verify, lang=cli_lang()) as client:
+        with _hub_client(hub, token, cacert) as client:
             manifest = client.manifest(target)
             status = client.status(target, manifest.root)
         data = {

@@ -25,7 +25,7 @@ __all__ = ["PackSlots"]
 
 class PackSlots:
     """At most ``slots`` packs received at once in this process (per event loop: a process
-    runs one; tests may run several), with counters for the tests and the logs."""
+    runs one; tests may run several), with counters the tests read."""
 
     def __init__(self, slots: int) -> None:
         if slots < 1:
