@@ -876,7 +876,7 @@ def union(
     ).sealed()
     known = parent_canonical or parent.__dict__.get("_canonical")
     if known is not None:  # the parent's volumes are already written out: splice, not redo
-        inner = known[len(parent._head()) : -2]
+        inner = memoryview(known)[len(parent._head()) : -2]  # a view: no copy of the parent
         more = _volumes_json(added)
         child.__dict__["_canonical"] = b"".join(
             (child._head(), inner, b"," if inner and more else b"", more, b"]}")

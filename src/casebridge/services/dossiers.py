@@ -168,7 +168,7 @@ def _parsed(version: DossierVersion) -> Manifest:
             _MANIFESTS.move_to_end(key)
             return cached
     # Verified when it was registered; receivers verify the root again themselves.
-    text = version.manifest.encode("utf-8")
+    text = version.manifest
     manifest, _ = manifest_from_dict(loads_manifest_bytes(text), trust_root=True)
     if manifest is None:
         raise CorruptData(
@@ -272,7 +272,7 @@ def _version(uow: UnitOfWork, dossier_id: str, root: str) -> DossierVersion:
 
 def manifest_text(uow: UnitOfWork, dossier_id: str, root: str) -> bytes:
     """A version's manifest exactly as stored: its RFC 8785 bytes, which a signature covers."""
-    return _version(uow, dossier_id, root).manifest.encode("utf-8")
+    return _version(uow, dossier_id, root).manifest
 
 
 def load_manifest(uow: UnitOfWork, dossier_id: str, root: str | None = None) -> Manifest:
@@ -299,10 +299,8 @@ def _status(
 ) -> VersionStatus:
     """The version's status; ``candidates``: the only pages that can be missing (a child of
     a complete parent: the pages it adds), so that thousands of held ones are not asked for."""
-    distinct = manifest.distinct_pages()
-    wanted = list(distinct) if candidates is None else list(candidates)
-    present = uow.dossiers.present(wanted)
-    missing = [h for h in wanted if h not in present]
+    wanted = manifest.distinct_pages() if candidates is None else candidates
+    missing = uow.dossiers.missing(wanted)
     _settle(version, len(missing))
     return VersionStatus(
         manifest.dossier_id,
@@ -423,7 +421,7 @@ def register_extension(
     row = _version(uow, dossier_id, parent_root)
     parent = _parsed(row)
     # The stored bytes of the parent are spliced into the child's, not written out again.
-    child, problems = extension_from_dict(parent, data, parent_canonical=row.manifest.encode())
+    child, problems = extension_from_dict(parent, data, parent_canonical=row.manifest)
     if child is None:
         raise InvalidInput(
             N_("the new version of dossier {dossier} (extending {parent}) is malformed"),
@@ -447,7 +445,7 @@ def register_extension(
 
 def _register(uow: UnitOfWork, manifest: Manifest, principal: Principal) -> VersionStatus:
     """Store a validated version the caller may register (or answer for the stored one)."""
-    canonical = manifest.canonical().decode("utf-8")
+    canonical = manifest.canonical()
     existing = uow.dossiers.version(manifest.dossier_id, manifest.root)
     if existing is not None:
         return _known(uow, existing, manifest, canonical)
@@ -463,7 +461,7 @@ def _register(uow: UnitOfWork, manifest: Manifest, principal: Principal) -> Vers
 
 
 def _known(
-    uow: UnitOfWork, existing: DossierVersion, manifest: Manifest, canonical: str
+    uow: UnitOfWork, existing: DossierVersion, manifest: Manifest, canonical: bytes
 ) -> VersionStatus:
     """The answer for a version already stored: its status, if it is this very manifest."""
     if existing.manifest != canonical:
@@ -477,7 +475,7 @@ def _known(
 
 
 def _new_version(
-    uow: UnitOfWork, manifest: Manifest, principal: Principal, canonical: str
+    uow: UnitOfWork, manifest: Manifest, principal: Principal, canonical: bytes
 ) -> VersionStatus:
     candidates: Collection[str] | None = None
     if manifest.parent is not None:

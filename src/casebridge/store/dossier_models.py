@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casebridge.store.models import Base
@@ -43,7 +43,7 @@ class DossierVersion(Base):
     parent_root: Mapped[str | None] = mapped_column(String(64), default=None)
     # RFC 8785 bytes, UTF-8. Deferred: hundreds of KB for a large dossier, and most
     # lookups of a version (status, access, each pack) need only its other columns.
-    manifest: Mapped[str] = mapped_column(Text, deferred=True)
+    manifest: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     page_count: Mapped[int] = mapped_column(Integer)
     total_bytes: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="receiving")  # receiving|complete

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -16,6 +17,7 @@ from casebridge.store.dossier_models import DossierPage, DossierRow, DossierVers
 
 __all__ = ["DossierRepository"]
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 900  # bound IN (...) lists: under SQLite's oldest variable limit (999)
 
 
@@ -126,6 +128,19 @@ class DossierRepository:
         finally:
             cursor.close()
 
+    def missing(self, hashes: Iterable[str]) -> list[str]:
+        """Which of these page hashes the hub does not hold, in their order.
+
+        Asked a chunk at a time, so that a version of thousands of pages, nearly all held,
+        costs one chunk of hash strings and the (short) answer, not a list and a set of
+        every hash it lists.
+        """
+        out: list[str] = []
+        for chunk in _chunks(hashes, _CHUNK):
+            held = self.present(chunk)
+            out.extend(h for h in chunk if h not in held)
+        return out
+
     def add_pages(self, pages: dict[str, int]) -> int:
         """Record accepted pages; ones already recorded are skipped. Returns how many were new."""
         held = self.present(pages)
@@ -152,7 +167,16 @@ class DossierRepository:
     def versions_listing(self, hashes: Iterable[str]) -> list[DossierVersion]:
         """Every version whose manifest lists one of these pages (a scan of the manifests'
         text: an operator's repair, not a hot path)."""
-        listed = [DossierVersion.manifest.contains(h, autoescape=True) for h in hashes]
+        # The manifest column holds the canonical bytes, where a page hash (64 hex digits)
+        # appears as those ASCII bytes: instr() finds them in SQLite (its LIKE does not
+        # match inside a BLOB), LIKE on bytea in PostgreSQL (hex holds no wildcard).
+        # Anything that is not a page hash matches nothing.
+        needles = [h.encode("ascii") for h in hashes if _HEX64.fullmatch(h)]
+        column = DossierVersion.manifest
+        if self.session.get_bind().dialect.name == "sqlite":
+            listed = [func.instr(column, n) > 0 for n in needles]
+        else:
+            listed = [column.op("LIKE", is_comparison=True)(b"%" + n + b"%") for n in needles]
         if not listed:
             return []
         return list(self.session.scalars(select(DossierVersion).where(or_(*listed))))

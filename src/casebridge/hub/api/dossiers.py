@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -17,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from casebridge.bootstrap import Container
 from casebridge.domain.access import Action
 from casebridge.domain.agency import Principal
-from casebridge.domain.dossier import loads_manifest_bytes
+from casebridge.domain.dossier import loads_manifest_file
 from casebridge.domain.dossier_pack import MEDIA_TYPE
 from casebridge.errors import InvalidInput, Problem, Said
 from casebridge.gcsettings import trim_heap
@@ -79,18 +80,19 @@ async def register(principal: CurrentPrincipal, request: Request, response: Resp
     twice cost the forwarding step a sixth of its time).
     """
     c: Container = request.app.state.container
-    data = await _json_body(request, N_("the manifest is not JSON"))
+    with await _spooled(request) as body:
 
-    def run() -> VersionStatus:
-        try:
-            with c.uow() as uow:
-                return dossiers.register_manifest(
-                    uow, data, principal=principal, settings=c.settings
-                )
-        finally:
-            trim_heap()  # thousands of parsed pages just freed: see casebridge.gcsettings
+        def run() -> VersionStatus:
+            try:
+                data = _json(body, N_("the manifest is not JSON"))
+                with c.uow() as uow:
+                    return dossiers.register_manifest(
+                        uow, data, principal=principal, settings=c.settings
+                    )
+            finally:
+                trim_heap()  # thousands of parsed pages just freed: see casebridge.gcsettings
 
-    return await _registered(response, run)
+        return await _registered(response, run)
 
 
 async def _registered(response: Response, run: Callable[[], VersionStatus]) -> Any:
@@ -100,10 +102,31 @@ async def _registered(response: Response, run: Callable[[], VersionStatus]) -> A
     return status.as_dict()
 
 
-async def _json_body(request: Request, what: str) -> Any:
-    raw = await request.body()
+_SPOOL = 1 << 16  # a request body larger than this waits on disk, not in memory
+
+
+async def _spooled(request: Request) -> IO[bytes]:
+    """The request body in a temporary file (in memory up to 64 KiB).
+
+    Why: a manifest of thousands of pages is megabytes; held as one ``bytes`` (and kept by
+    the request for its whole life) it was one more whole copy beside the parsed pages,
+    the canonical bytes and the database's, and the hub's memory grew with the dossier.
+    The parser reads the file one volume at a time (``loads_manifest_file``).
+    """
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - returned open
     try:
-        return loads_manifest_bytes(raw)
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+def _json(body: IO[bytes], what: str) -> Any:
+    try:
+        return loads_manifest_file(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(what, problems=[Problem("body", str(exc), rule="json")]) from None
 
@@ -134,15 +157,16 @@ async def register_child(
     root is the declared one.
     """
     c: Container = request.app.state.container
-    data = await _json_body(request, N_("the new version is not JSON"))
+    with await _spooled(request) as body:
 
-    def run() -> VersionStatus:
-        with c.uow() as uow:
-            return dossiers.register_extension(
-                uow, dossier_id, root, data, principal=principal, settings=c.settings
-            )
+        def run() -> VersionStatus:
+            data = _json(body, N_("the new version is not JSON"))
+            with c.uow() as uow:
+                return dossiers.register_extension(
+                    uow, dossier_id, root, data, principal=principal, settings=c.settings
+                )
 
-    return await _registered(response, run)
+        return await _registered(response, run)
 
 
 @router.get("/{dossier_id}", openapi_extra=policy(Action.DOSSIER_READ))
