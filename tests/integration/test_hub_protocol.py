@@ -27,11 +27,21 @@ import httpx
 import pytest
 import uvicorn
 
-from casebridge.hub.tls import BODY_MESSAGE, BODY_WAIT_HIGH_WATER, READ_BUFFER, HubHttpProtocol
+from casebridge.hub import tls as hub_tls
+from casebridge.hub.tls import (
+    BODY_MESSAGE,
+    BODY_WAIT_HIGH_WATER,
+    READ_BUFFER,
+    TLS_RECORD,
+    HubHttpProtocol,
+)
 from casebridge.security.pki import ensure_ca, issue_server
 from tests.conftest import free_port
 
 SEEN: list[dict[str, Any]] = []  # what the app saw, one entry per /hash request
+
+
+BIG = os.urandom(300_000 + 7)  # a large scanned page
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -45,12 +55,14 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-    status, body = 200, b"ok"
+    status, body, slow = 200, b"ok", False
     if scope["path"] == "/slow":  # as a pack waiting for a slot: the body not read at first
         await asyncio.sleep(0.5)
-        scope = {**scope, "path": "/hash"}
+        scope, slow = {**scope, "path": "/hash"}, True
     if scope["path"] == "/reject":
         status, body = 413, b"too large"
+    elif scope["path"] == "/big":  # a large response body in one message (as a page is sent)
+        status, body = 200, BIG
     elif scope["path"] == "/hash":
         digest, size, kinds, messages, largest, first = hashlib.sha256(), 0, set(), 0, 0, 0
         while True:
@@ -62,6 +74,8 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
             more = message.get("more_body", False)
             messages += 1
             first = len(chunk) if messages == 1 else first
+            if slow and messages == 1:  # reading has begun: let the protocol read ahead
+                await asyncio.sleep(0.2)  # (else a slow TLS loop may never queue much)
             kinds.add(type(chunk).__name__)
             digest.update(chunk)
             size += len(chunk)
@@ -272,3 +286,50 @@ def test_received_bytes_come_through_the_lent_buffer(
     assert r.text == _answer(body)
     assert counted["copied"] == 0
     assert counted["lent"] > len(body)  # the body and the request's head
+
+
+class _Transport:
+    """Records what is written; answers one other attribute (delegation)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def test_a_large_write_reaches_a_tls_transport_one_record_at_a_time() -> None:
+    """Why a TLS transport gets records, not pages: see ``hub.tls._RecordWrites`` (a worker
+    serving over TLS grew with every download when handed whole pages)."""
+    inner = _Transport()
+    wrapped: Any = hub_tls._RecordWrites(inner)  # type: ignore[arg-type]
+    page = os.urandom(3 * TLS_RECORD + 5)
+    wrapped.write(page)
+    wrapped.write(b"small")
+    assert [len(w) for w in inner.writes] == [TLS_RECORD] * 3 + [5, 5]
+    assert b"".join(inner.writes) == page + b"small"
+    assert wrapped.is_closing() is False  # everything else is the transport's
+
+
+def test_responses_go_out_in_records_over_tls_only(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrapped = {"writes": 0}
+    write = hub_tls._RecordWrites.write
+
+    def counted(self: Any, data: bytes | memoryview) -> None:
+        wrapped["writes"] += 1
+        write(self, data)
+
+    monkeypatch.setattr(hub_tls._RecordWrites, "write", counted)
+    with httpx.Client(base_url=server.url, verify=server.verify, timeout=30) as http:
+        r = http.get("/big")
+        assert r.content == BIG
+        assert http.get("/big").content == BIG  # and the connection goes on
+    if server.url.startswith("https"):
+        assert wrapped["writes"] >= 4  # each response: its head and its body
+    else:  # plain sockets take whole buffers: no wrapper
+        assert wrapped["writes"] == 0

@@ -34,6 +34,7 @@ __all__ = [
     "BODY_MESSAGE",
     "BODY_WAIT_HIGH_WATER",
     "READ_BUFFER",
+    "TLS_RECORD",
     "HubHttpProtocol",
     "PeerCertHttpToolsProtocol",
     "client_cert_der",
@@ -43,6 +44,7 @@ BODY_HIGH_WATER = 2 << 20  # bytes of request body waiting for the app before re
 BODY_WAIT_HIGH_WATER = 64 << 10  # the same before the app's first receive()
 BODY_MESSAGE = 1 << 20  # at most about this much per ASGI message (one join, bounded)
 READ_BUFFER = 256 << 10  # what the transport may decrypt (or read) into it in one go
+TLS_RECORD = 16 << 10  # the largest TLS record's plaintext (RFC 8446 §5.1): one write each
 
 
 class _ChunkedBodyCycle(RequestResponseCycle):
@@ -143,6 +145,8 @@ class HubHttpProtocol(asyncio.BufferedProtocol):
         self._buf = buf
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if transport.get_extra_info("ssl_object") is not None:
+            transport = _RecordWrites(transport)  # type: ignore[assignment]
         self._http.connection_made(transport)  # type: ignore[arg-type]
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -171,6 +175,37 @@ class HubHttpProtocol(asyncio.BufferedProtocol):
 
 
 _READ = threading.local()
+
+
+class _RecordWrites:
+    """A TLS transport whose large writes are handed to it one TLS record at a time.
+
+    Why: given a whole page (150–300 KB), the TLS layer encrypts it into one buffer of
+    that size, reads it out of OpenSSL's memory BIO as one ``bytes`` and, when the socket
+    takes only part, copies the rest: buffers of every size between, made and freed per
+    page, which glibc's heap keeps and does not reuse. A hub worker serving the same
+    0.3 GB dossier eight times grew from 124 to 155 MB at rest (peak 152 → 162, still
+    rising); without TLS it stayed flat. Written a record (16 KiB) at a time, every buffer
+    on the way is the same small size and is reused: 124 → 138 MB, peak flat at 147
+    (`bench/RESULTS.md`, 2026-11-28). Everything but ``write`` is the transport's own.
+    """
+
+    __slots__ = ("_transport",)
+
+    def __init__(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        write = self._transport.write  # type: ignore[attr-defined]
+        if len(data) <= TLS_RECORD:
+            write(data)
+            return
+        view = memoryview(data)
+        for at in range(0, len(view), TLS_RECORD):
+            write(view[at : at + TLS_RECORD])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def client_cert_der(scope: Any) -> bytes | None:
