@@ -1,6 +1,6 @@
 """The hub's HTTP protocol for uvicorn: client certificates for the app, and bulk bodies.
 
-Three things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
+Four things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
 
 - pass the peer certificate to ASGI: this subclass adds the ASGI TLS extension
   (``scope["extensions"]["tls"]["client_cert_chain"]``) with the certificate that the TLS
@@ -16,7 +16,9 @@ Three things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
   (bounded memory per connection) — 64 KiB (uvicorn's own mark) as long as the application
   has not started reading the body: a pack waiting for a slot of the hub
   (:mod:`casebridge.services.pack_slots`) must not hold 2 MiB;
-- take received bytes through the buffered-protocol interface: see :class:`HubHttpProtocol`.
+- take received bytes through the buffered-protocol interface: see :class:`HubHttpProtocol`;
+- write to a TLS transport one record at a time, so that serving does not grow the heap:
+  see :class:`_RecordWrites`.
 """
 
 from __future__ import annotations
