@@ -13,6 +13,7 @@ Create Date: 2026-11-28
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,31 +25,25 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        # Batch mode copies the table with CAST(manifest AS BLOB): the text's UTF-8 bytes.
-        with op.batch_alter_table("dossier_version") as b:
-            b.alter_column("manifest", existing_type=sa.Text(), type_=sa.LargeBinary())
-    else:
-        op.alter_column(
-            "dossier_version",
-            "manifest",
-            existing_type=sa.Text(),
-            type_=sa.LargeBinary(),
-            existing_nullable=False,
-            postgresql_using="convert_to(manifest, 'UTF8')",
-        )
+    _retype(sa.Text(), sa.LargeBinary(), "convert_to(manifest, 'UTF8')")
 
 
 def downgrade() -> None:
+    _retype(sa.LargeBinary(), sa.Text(), "convert_from(manifest, 'UTF8')")
+
+
+def _retype(old: sa.types.TypeEngine[Any], new: sa.types.TypeEngine[Any], pg_using: str) -> None:
+    """Change the manifest column's type, converting each value (UTF-8 either way)."""
     if op.get_bind().dialect.name == "sqlite":
+        # Batch mode copies the table with CAST(manifest AS <new type>): text ↔ its UTF-8.
         with op.batch_alter_table("dossier_version") as b:
-            b.alter_column("manifest", existing_type=sa.LargeBinary(), type_=sa.Text())
+            b.alter_column("manifest", existing_type=old, type_=new)
     else:
         op.alter_column(
             "dossier_version",
             "manifest",
-            existing_type=sa.LargeBinary(),
-            type_=sa.Text(),
+            existing_type=old,
+            type_=new,
             existing_nullable=False,
-            postgresql_using="convert_from(manifest, 'UTF8')",
+            postgresql_using=pg_using,
         )
