@@ -554,6 +554,11 @@ def main() -> None:
     for label, peaks in (("0.3 GB", peak_small), (f"{gb:.1f} GB", peak_big)):
         if peaks is not None:
             print(f"    at {label:8s}          " + "  ".join(f"{peaks[k]:7.0f}" for k in keys))
+    if rounds > 1:  # each round's own peaks: how far one size's rounds differ among themselves
+        for label, runs in (("0.3 GB", small), (f"{gb:.1f} GB", big)):
+            if runs:
+                per = "  ".join(f"{k[4:]} {'/'.join(f'{r[k]:.0f}' for r in runs)}" for k in keys)
+                print(f"    each round at {label}: {per}")
     worst = max(peak_big.values())
     verdict = "met" if worst <= TARGETS["rss_mb"] else "MISSED"
     print(f"    largest: {worst:.0f} MB (target ≤ {TARGETS['rss_mb']}: {verdict})")
