@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     dossier_max_page_bytes: int = Field(
         default=64 * 1024**2, ge=1, description="Largest single page file accepted"
     )
+    dossier_max_manifest_bytes: int = Field(
+        default=64 * 1024**2,
+        ge=1024,
+        description="Largest manifest body the hub reads (~150 bytes a page)",
+    )
     dossier_pack_slots: int = Field(
         default=4,
         ge=1,

@@ -183,6 +183,12 @@ class InvalidInput(CasebridgeError):
     title = N_("Invalid input")
 
 
+class TooLarge(InvalidInput):
+    code = "too-large"
+    status = 413
+    title = N_("Request too large")
+
+
 class AuthenticationRequired(CasebridgeError):
     code = "authentication-required"
     status = 401

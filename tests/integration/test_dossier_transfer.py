@@ -831,3 +831,31 @@ def test_registering_versions_of_a_large_dossier_holds_few_copies_of_its_manifes
         uow.commit()
     assert peak(status) < 1.5  # thousands of pages checked, none of them listed
     assert peak(extend) < 3.0
+
+
+def test_a_manifest_body_over_the_limit_is_refused_unread_and_nothing_is_registered(
+    api: httpx.Client, container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub spools a manifest to disk rather than memory; the limit keeps one endless
+    body from filling that disk. 413, the setting named, in either language."""
+    _, manifest = _packed(tmp_path)
+    body = manifest.canonical()  # type: ignore[attr-defined]
+    limit = {"dossier_max_manifest_bytes": len(body) - 1}
+    monkeypatch.setattr(container, "settings", container.settings.model_copy(update=limit))
+    resp = api.post("/api/v1/dossiers", content=body, headers={"Content-Type": "application/json"})
+    assert resp.status_code == 413
+    problem = resp.json()
+    assert f"over {len(body) - 1} bytes (setting dossier_max_manifest_bytes)" in problem["detail"]
+    assert problem["problems"][0]["rule"] == "size"
+    assert api.get("/api/v1/dossiers/D-2026-001").status_code == 404
+    zh = api.post(
+        "/api/v1/dossiers",
+        content=body,
+        headers={"Content-Type": "application/json", "Accept-Language": "zh-CN"},
+    )
+    assert zh.status_code == 413
+    assert "dossier_max_manifest_bytes" in zh.json()["detail"]
+    assert "字节" in zh.json()["detail"]
+    limit = {"dossier_max_manifest_bytes": len(body)}
+    monkeypatch.setattr(container, "settings", container.settings.model_copy(update=limit))
+    assert api.post("/api/v1/dossiers", content=body).status_code == 201  # at the limit: read

@@ -20,7 +20,7 @@ from casebridge.domain.access import Action
 from casebridge.domain.agency import Principal
 from casebridge.domain.dossier import loads_manifest_file
 from casebridge.domain.dossier_pack import MEDIA_TYPE
-from casebridge.errors import InvalidInput, Problem, Said
+from casebridge.errors import InvalidInput, Problem, Said, TooLarge
 from casebridge.gcsettings import trim_heap
 from casebridge.hub.api.policy import policy
 from casebridge.hub.deps import CurrentPrincipal, Uow
@@ -80,7 +80,7 @@ async def register(principal: CurrentPrincipal, request: Request, response: Resp
     twice cost the forwarding step a sixth of its time).
     """
     c: Container = request.app.state.container
-    with await _spooled(request) as body:
+    with await _spooled(request, c.settings.dossier_max_manifest_bytes) as body:
 
         def run() -> VersionStatus:
             try:
@@ -105,17 +105,27 @@ async def _registered(response: Response, run: Callable[[], VersionStatus]) -> A
 _SPOOL = 1 << 16  # a request body larger than this waits on disk, not in memory
 
 
-async def _spooled(request: Request) -> IO[bytes]:
-    """The request body in a temporary file (in memory up to 64 KiB).
+async def _spooled(request: Request, limit: int) -> IO[bytes]:
+    """The request body in a temporary file (in memory up to 64 KiB); over ``limit`` bytes
+    (``dossier_max_manifest_bytes``) it is refused with 413 and the rest is not read.
 
     Why: a manifest of thousands of pages is megabytes; held as one ``bytes`` (and kept by
     the request for its whole life) it was one more whole copy beside the parsed pages,
     the canonical bytes and the database's, and the hub's memory grew with the dossier.
-    The parser reads the file one volume at a time (``loads_manifest_file``).
+    The parser reads the file one volume at a time (``loads_manifest_file``). The limit
+    keeps a sender from filling the hub's disk with one endless body.
     """
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - returned open
     try:
+        size = 0
         async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(
+                    N_("the body is over {limit} bytes (setting dossier_max_manifest_bytes)"),
+                    problems=[Problem("body", Said(N_("too large")), rule="size")],
+                    params={"limit": limit},
+                )
             spool.write(chunk)
         spool.seek(0)
     except BaseException:
@@ -157,7 +167,7 @@ async def register_child(
     root is the declared one.
     """
     c: Container = request.app.state.container
-    with await _spooled(request) as body:
+    with await _spooled(request, c.settings.dossier_max_manifest_bytes) as body:
 
         def run() -> VersionStatus:
             data = _json(body, N_("the new version is not JSON"))
