@@ -73,13 +73,15 @@ _RSS_WRAPPER = (
     "from casebridge.entry import main\n"
     "main()\n"
 )
-_HUB_APP = (  # as `casebridge serve` builds it: settings, then logging, then the app
+_HUB_APP = (  # as `casebridge serve` builds it: settings, logging, the app, its TLS protocol
+    "from casebridge.cli import tls_options\n"
     "from casebridge.config import load_settings\n"
     "from casebridge.hub.app import create_app\n"
     "from casebridge.logs import configure_logging\n"
     "settings = load_settings()\n"
     "configure_logging(settings.log_format, settings.log_level)\n"
     "app = create_app(settings)\n"
+    "protocol = tls_options(settings)['http']\n"
 )
 
 
@@ -200,7 +202,8 @@ def self_signed(dirpath: Path) -> tuple[Path, Path]:
 
 
 class Hub:
-    """The hub as its own process: uvicorn (httptools, uvloop) with TLS, fresh var/."""
+    """The hub as its own process: uvicorn (httptools, uvloop), TLS as `casebridge serve` does
+    it (`tls_options`: the hub's own protocol, not uvicorn's ssl options), fresh var/."""
 
     def __init__(self, work: Path, certfile: Path, keyfile: Path, workers: int = 1) -> None:
         self.var = work / "hub-var"
@@ -210,6 +213,8 @@ class Hub:
             "CASEBRIDGE_VAR_DIR": str(self.var),
             "CASEBRIDGE_LOG_LEVEL": "warning",
             "CASEBRIDGE_DOSSIER_MAX_BYTES": str(4 << 30),
+            "CASEBRIDGE_TLS_CERT_FILE": str(certfile),
+            "CASEBRIDGE_TLS_KEY_FILE": str(keyfile),
         }
         subprocess.run(
             [PY, "-m", "casebridge.cli", "init"], env=self.env, check=True, capture_output=True
@@ -222,9 +227,8 @@ class Hub:
             [
                 PY, "-m", "uvicorn", "bench_hub_app:app", "--app-dir", str(work),
                 "--host", "127.0.0.1", "--port", str(self.port),
-                "--http", "casebridge.hub.tls:HubHttpProtocol",
+                "--http", "bench_hub_app:protocol",
                 "--loop", "uvloop", "--no-access-log", "--log-level", "warning",
-                "--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile),
                 "--workers", str(workers),
             ],
             env=self.env,

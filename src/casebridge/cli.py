@@ -254,14 +254,15 @@ def _check_port_free(host: str, port: int) -> None:
 
 def tls_options(s: Settings) -> dict[str, Any]:
     """uvicorn options: HTTPS when a server certificate is configured, and mutual TLS
-    (client certificates optional, verified against the client CA) when a CA is given."""
-    import ssl
+    (client certificates optional, verified against the client CA) when a CA is given.
 
-    from casebridge.hub.tls import HubHttpProtocol
+    TLS is the hub's protocol's own (:func:`casebridge.hub.tls.tls_protocol`), not uvicorn's
+    ``ssl_*`` options: those would put it in uvloop's TLS layer, which grew the hub's memory
+    with every byte received."""
+    from casebridge.hub.tls import HubHttpProtocol, server_context, tls_protocol
 
-    opts: dict[str, Any] = {"http": HubHttpProtocol}
     if s.tls_cert_file is None:
-        return opts
+        return {"http": HubHttpProtocol}
     for name, path in (
         ("tls_cert_file", s.tls_cert_file),
         ("tls_key_file", s.tls_key_file),
@@ -274,10 +275,8 @@ def tls_options(s: Settings) -> dict[str, Any]:
             )
     if s.tls_key_file is None:
         raise CasebridgeError(N_("setting tls_key_file is required with tls_cert_file"))
-    opts.update(ssl_certfile=str(s.tls_cert_file), ssl_keyfile=str(s.tls_key_file))
-    if s.tls_client_ca_file is not None:
-        opts.update(ssl_ca_certs=str(s.tls_client_ca_file), ssl_cert_reqs=ssl.CERT_OPTIONAL)
-    return opts
+    ca = None if s.tls_client_ca_file is None else str(s.tls_client_ca_file)
+    return {"http": tls_protocol(server_context(str(s.tls_cert_file), str(s.tls_key_file), ca))}
 
 
 def _serve(c: Container, host: str, port: int, on_ready: Any = None) -> None:
@@ -327,7 +326,10 @@ def serve(
             h,
             p,
             on_ready=lambda _srv: out.print(
-                say(N_("casebridge hub listening on {url}"), url=f"http://{h}:{p}")
+                say(
+                    N_("casebridge hub listening on {url}"),
+                    url=f"{'https' if s.tls_cert_file else 'http'}://{h}:{p}",
+                )
             ),
         )
     except KeyboardInterrupt:

@@ -34,6 +34,8 @@ from casebridge.hub.tls import (
     READ_BUFFER,
     TLS_RECORD,
     HubHttpProtocol,
+    server_context,
+    tls_protocol,
 )
 from casebridge.security.pki import ensure_ca, issue_server
 from tests.conftest import free_port
@@ -111,18 +113,23 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return ca, server.cert, server.key
 
 
-@pytest.fixture(params=["uvloop-http", "uvloop-https", "asyncio-https"])
+@pytest.fixture(params=["uvloop-http", "uvloop-https", "asyncio-https", "uvloop-hubtls"])
 def server(request: pytest.FixtureRequest, certs: tuple[Path, Path, Path]) -> Iterator[Server]:
+    """The protocol over plain HTTP, over uvicorn's TLS on both loops, and over the hub's
+    own TLS layer (``tls_protocol``, as `casebridge serve` runs it)."""
     loop, scheme = request.param.split("-")
     port = free_port()
-    tls: dict[str, Any] = {}
+    tls: dict[str, Any] = {"http": HubHttpProtocol}
     verify: ssl.SSLContext | bool = False
-    if scheme == "https":
+    if scheme != "http":
         ca, cert, key = certs
-        tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
         verify = ssl.create_default_context(cafile=str(ca))
+        if scheme == "https":
+            tls.update(ssl_certfile=str(cert), ssl_keyfile=str(key))
+        else:
+            tls["http"] = tls_protocol(server_context(str(cert), str(key)))
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, loop=loop, http=HubHttpProtocol,
+        app, host="127.0.0.1", port=port, loop=loop,
         log_config=None, access_log=False, lifespan="on", **tls,
     )  # fmt: skip
     srv = uvicorn.Server(config)
@@ -134,7 +141,7 @@ def server(request: pytest.FixtureRequest, certs: tuple[Path, Path, Path]) -> It
         assert thread.is_alive(), "server did not start"
         time.sleep(0.02)
     SEEN.clear()
-    yield Server(f"{scheme}://127.0.0.1:{port}", port, verify)
+    yield Server(f"{'http' if scheme == 'http' else 'https'}://127.0.0.1:{port}", port, verify)
     srv.should_exit = True
     thread.join(10)
 

@@ -111,3 +111,25 @@ def test_certificate_from_another_ca_is_refused_at_the_handshake(
     rogue = issue_client(tmp_path / "rogue-pki", "police.gateway")
     with _client(pki, rogue.cert, rogue.key) as c, pytest.raises(httpx.HTTPError):
         c.get(f"{url}/api/v1/me")
+
+
+def test_the_hub_terminates_tls_itself_not_in_uvloop(tmp_path: Path) -> None:
+    """`casebridge serve` gives uvicorn no TLS settings: TLS is CPython's ``sslproto``
+    around the hub's protocol (uvloop's own TLS grew a worker with every byte received;
+    see ``casebridge.hub.tls.tls_protocol``)."""
+    from asyncio import sslproto
+
+    from casebridge.config import Settings
+
+    pki = tmp_path / "pki"
+    ca, _ = ensure_ca(pki)
+    server = issue_server(pki, ["127.0.0.1"])
+    s = Settings(
+        var_dir=tmp_path / "var",
+        tls_cert_file=server.cert,
+        tls_key_file=server.key,
+        tls_client_ca_file=ca,
+    )
+    opts = tls_options(s)
+    assert not [k for k in opts if k.startswith("ssl")]
+    assert issubclass(opts["http"], sslproto.SSLProtocol)

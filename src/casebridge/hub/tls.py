@@ -1,6 +1,6 @@
 """The hub's HTTP protocol for uvicorn: client certificates for the app, and bulk bodies.
 
-Four things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
+Five things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
 
 - pass the peer certificate to ASGI: this subclass adds the ASGI TLS extension
   (``scope["extensions"]["tls"]["client_cert_chain"]``) with the certificate that the TLS
@@ -18,7 +18,9 @@ Four things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
   (:mod:`casebridge.services.pack_slots`) must not hold 2 MiB;
 - take received bytes through the buffered-protocol interface: see :class:`HubHttpProtocol`;
 - write to a TLS transport one record at a time, so that serving does not grow the heap:
-  see :class:`_RecordWrites`.
+  see :class:`_RecordWrites`;
+- terminate TLS with CPython's ``asyncio.sslproto`` rather than uvloop's, so that receiving
+  does not grow the heap either: see :func:`tls_protocol`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
+from asyncio import sslproto
 from collections import deque
 from typing import Any
 
@@ -40,6 +43,8 @@ __all__ = [
     "HubHttpProtocol",
     "PeerCertHttpToolsProtocol",
     "client_cert_der",
+    "server_context",
+    "tls_protocol",
 ]
 
 BODY_HIGH_WATER = 2 << 20  # bytes of request body waiting for the app before reading pauses
@@ -214,3 +219,45 @@ def client_cert_der(scope: Any) -> bytes | None:
     tls = (scope.get("extensions") or {}).get("tls") or {}
     der = tls.get("client_cert_der")
     return der if isinstance(der, bytes) else None
+
+
+def server_context(certfile: str, keyfile: str, client_ca: str | None = None) -> ssl.SSLContext:
+    """The hub's TLS server context: its certificate, and with ``client_ca`` client
+    certificates asked for (optional) and verified against that CA (mutual TLS)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile, keyfile)
+    if client_ca is not None:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_OPTIONAL
+    return context
+
+
+def tls_protocol(context: ssl.SSLContext) -> type[asyncio.BaseProtocol]:
+    """uvicorn's ``http`` class for a hub serving TLS with ``context``: CPython's
+    ``asyncio.sslproto.SSLProtocol`` around :class:`HubHttpProtocol`, on uvloop's event loop.
+    uvicorn is then given no TLS settings of its own (it would hand them to uvloop).
+
+    Why: with uvloop's own TLS a hub worker grew with every byte it received. Four 0.3 GB
+    pushes into one worker: peak 149, 155, 160, 162 MB, at rest 124 → 136; the same with
+    this class 151, 151, 153, 153 and 126 → 129, for the same CPU per push (1.1–1.4 s
+    against 1.0–1.1; `bench/RESULTS.md`, 2026-11-28). CPython's TLS layer lends the
+    protocol's buffer to ``SSLObject.read`` as uvloop's does, and gives the same transport
+    (``ssl_object``, ``sslcontext``, peer certificate) to the protocol inside.
+    """
+
+    class TlsHubProtocol(sslproto.SSLProtocol):
+        def __init__(
+            self,
+            config: Any,
+            server_state: Any,
+            app_state: Any,
+            _loop: asyncio.AbstractEventLoop | None = None,
+        ) -> None:
+            inner = HubHttpProtocol(
+                config=config, server_state=server_state, app_state=app_state, _loop=_loop
+            )
+            loop = _loop or asyncio.get_running_loop()
+            # no waiter: nothing awaits the handshake (typeshed wants a Future; None is valid)
+            super().__init__(loop, inner, context, None, server_side=True)  # type: ignore[arg-type]
+
+    return TlsHubProtocol
