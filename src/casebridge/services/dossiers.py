@@ -168,8 +168,7 @@ def _parsed(version: DossierVersion) -> Manifest:
             _MANIFESTS.move_to_end(key)
             return cached
     # Verified when it was registered; receivers verify the root again themselves.
-    text = version.manifest
-    manifest, _ = manifest_from_dict(loads_manifest_bytes(text), trust_root=True)
+    manifest, _ = manifest_from_dict(loads_manifest_bytes(version.manifest), trust_root=True)
     if manifest is None:
         raise CorruptData(
             N_("stored manifest of dossier {dossier} is unreadable"),

@@ -166,7 +166,7 @@ class DossierRepository:
 
     def versions_listing(self, hashes: Iterable[str]) -> list[DossierVersion]:
         """Every version whose manifest lists one of these pages (a scan of the manifests'
-        text: an operator's repair, not a hot path)."""
+        bytes: an operator's repair, not a hot path)."""
         # The manifest column holds the canonical bytes, where a page hash (64 hex digits)
         # appears as those ASCII bytes: instr() finds them in SQLite (its LIKE does not
         # match inside a BLOB), LIKE on bytea in PostgreSQL (hex holds no wildcard).
