@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import itertools
 import json
+import random
 import threading
 import time
 import tracemalloc
@@ -30,8 +31,10 @@ from casebridge.domain.dossier import (
 )
 from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
 from casebridge.errors import CorruptData, InvalidInput, NotFound
+from casebridge.gateway import dossier_client
 from casebridge.gateway.dossier_client import HubClient
 from casebridge.gateway.dossier_folder import MANIFEST_NAME, pack, read_manifest, verify_folder
+from casebridge.native import sha256 as native_sha256
 from casebridge.services import dossiers
 from casebridge.services.auth import principal_for
 from casebridge.services.pack_slots import PackSlots
@@ -53,6 +56,20 @@ def api(hub: LiveServer, token: str) -> Iterator[httpx.Client]:
         yield client
 
 
+@pytest.fixture(params=["hashlib", "simd"])
+def hash_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways the hub and the client hash pages, whichever this CPU would pick: one page
+    at a time (hashlib), or batches of 16 side by side (casebridge.native)."""
+    kernel = native_sha256.kernel_for(request.param)
+    if request.param == "simd" and kernel == "hashlib":
+        pytest.skip("no SIMD kernel here (test_sha256_batch says why)")
+    batch = 1 if kernel == "hashlib" else 16
+    monkeypatch.setattr(native_sha256, "KERNEL", kernel)
+    monkeypatch.setattr(dossiers, "HASH_BATCH", batch)
+    monkeypatch.setattr(dossier_client, "HASH_BATCH", batch)
+    return kernel
+
+
 def _packed(tmp_path: Path, name: str = "D-2026-001", **kw: int) -> tuple[Path, object]:
     folder = make_folder(
         tmp_path / name, kw.get("volumes", 2), kw.get("pages", 5), kw.get("size", 3000)
@@ -61,7 +78,7 @@ def _packed(tmp_path: Path, name: str = "D-2026-001", **kw: int) -> tuple[Path, 
 
 
 def test_push_then_pull_gives_back_every_page_verified(
-    hub: LiveServer, token: str, tmp_path: Path
+    hub: LiveServer, token: str, tmp_path: Path, hash_path: str
 ) -> None:
     folder, manifest = _packed(tmp_path)
     with HubClient(hub.url, token) as client:
@@ -285,7 +302,7 @@ def test_an_altered_page_is_forgotten_on_repair_and_the_next_push_sends_it_again
 
 
 def test_one_flipped_byte_in_a_stored_blob_is_named_on_pull(
-    hub: LiveServer, container: Container, token: str, tmp_path: Path
+    hub: LiveServer, container: Container, token: str, tmp_path: Path, hash_path: str
 ) -> None:
     folder, manifest = _packed(tmp_path)
     with HubClient(hub.url, token) as client:
@@ -358,6 +375,54 @@ def test_bytes_that_do_not_match_are_refused_naming_the_page_and_others_kept(
     status = api.get(f"/api/v1/dossiers/D-2026-001/versions/{manifest.root}").json()  # type: ignore[attr-defined]
     assert h1 not in status["missing"]
     assert h2 in status["missing"]
+
+
+def test_pages_of_every_size_hashed_in_batches_push_and_pull_intact(
+    hub: LiveServer, token: str, tmp_path: Path, hash_path: str
+) -> None:
+    """More pages than a batch, of sizes around SHA-256's block edges: batches fill, lanes
+    refill, the last batch is short; every page lands and comes back verified."""
+    rnd = random.Random(5)  # noqa: S311 - test data, not secrets
+    folder = tmp_path / "D-2026-001"
+    sizes = [1, 55, 56, 63, 64, 65, 119, 120, 4096, 9000]
+    for v in (1, 2):
+        (folder / f"{v:02d}-卷{v}").mkdir(parents=True)
+        for p in range(1, 24):  # 46 pages: two batches of 16 and a short one
+            size = sizes[p % len(sizes)] if p <= len(sizes) else rnd.randint(1, 70_000)
+            (folder / f"{v:02d}-卷{v}" / f"{p:04d}.jpg").write_bytes(rnd.randbytes(size))
+    manifest = pack(folder, dossier_id="D-2026-001", title="张某盗窃案", agency="DEMO350102GA")
+    with HubClient(hub.url, token) as client:
+        pushed = client.push(folder, manifest)
+        assert pushed.status == "complete"
+        assert pushed.pages_sent == 46
+        pulled = client.pull("D-2026-001", tmp_path / "out", streams=2)
+    assert pulled.pages == 46
+    assert (
+        verify_folder(tmp_path / "out", read_manifest(tmp_path / "out" / MANIFEST_NAME)).bad == []
+    )
+
+
+def test_bad_pages_in_a_batch_are_refused_alone(
+    api: httpx.Client, tmp_path: Path, hash_path: str
+) -> None:
+    """Two altered pages among 20 sent in one pack: each named, the 18 others kept."""
+    folder, manifest = _packed(tmp_path, volumes=2, pages=10, size=5000)
+    pages = _pages(folder)
+    body = b""
+    for i, (sha, data) in enumerate(pages):
+        if i in (2, 16):
+            data = data[:100] + bytes([data[100] ^ 0x80]) + data[101:]
+        body += frame_header(sha, len(data)) + data
+    resp = _post_pack(api, manifest, body)
+    assert resp.status_code == 422
+    problem = resp.json()
+    assert "2 page(s) refused; 18 verified page(s) kept" in problem["detail"]
+    fields = [p["field"] for p in problem["problems"]]
+    assert [p["rule"] for p in problem["problems"]] == ["digest", "digest"]
+    assert any("volume 1" in f and "page 3 (0003.jpg)" in f for f in fields)
+    assert any("volume 2" in f and "page 7 (0007.jpg)" in f for f in fields)
+    status = api.get(f"/api/v1/dossiers/D-2026-001/versions/{manifest.root}").json()  # type: ignore[attr-defined]
+    assert sorted(status["missing"]) == sorted([pages[2][0], pages[16][0]])
 
 
 def test_truncated_pack_is_refused_naming_the_page(api: httpx.Client, tmp_path: Path) -> None:
@@ -447,7 +512,7 @@ class _CutAfter:
 
 
 def test_a_broken_download_resumes_at_the_first_unverified_page(
-    hub: LiveServer, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    hub: LiveServer, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hash_path: str
 ) -> None:
     folder, manifest = _packed(tmp_path, pages=10, size=70_000)
     with HubClient(hub.url, token) as client:

@@ -31,7 +31,7 @@ from itertools import islice
 from json.encoder import encode_basestring as _quote  # the C escaper json.dumps uses
 from typing import Any, Protocol, overload
 
-from casebridge.domain.merkle import Frontier, extend, leaf_hash, root_from_frontier
+from casebridge.domain.merkle import root_from_digests
 from casebridge.domain.page_table import Page, Pages, PageSizes
 from casebridge.errors import Problem, Said
 
@@ -245,9 +245,8 @@ class Manifest:
 
     @cached_property
     def _computed_root(self) -> str:
-        return _merkle_root(
-            digest for v in self.volumes for d in v.documents for digest in d.pages.digests()
-        )
+        blocks = (d.pages.digest_block() for v in self.volumes for d in v.documents)
+        return root_from_digests(blocks).hex()
 
     def canonical(self) -> bytes:
         """RFC 8785 bytes of the manifest with its Merkle root: what a signature covers.
@@ -445,14 +444,7 @@ def _refuse_floats(value: Any) -> None:
 
 def merkle_root(hashes: Iterable[str]) -> str:
     """RFC 6962-shaped Merkle tree hash over hex page hashes; the empty tree is SHA-256('')."""
-    return _merkle_root(map(bytes.fromhex, hashes))
-
-
-def _merkle_root(digests: Iterable[bytes]) -> str:
-    """:func:`merkle_root` over 32-byte page hashes, in one pass and O(log n) memory."""
-    frontier: Frontier = []
-    extend(frontier, (leaf_hash(raw) for raw in digests))
-    return root_from_frontier(frontier).hex()
+    return root_from_digests(map(bytes.fromhex, hashes)).hex()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-__all__ = ["Frontier", "extend", "leaf_hash", "node_hash", "push", "root_from_frontier"]
+from casebridge.native.sha256 import merkle_root as compiled_root
+
+__all__ = [
+    "Frontier",
+    "extend",
+    "leaf_hash",
+    "node_hash",
+    "push",
+    "root_from_digests",
+    "root_from_frontier",
+]
 
 Frontier = list[tuple[int, bytes]]  # perfect subtrees (height, root), left to right
 
@@ -48,4 +58,47 @@ def root_from_frontier(frontier: Frontier) -> bytes:
     root = frontier[-1][1]
     for _, left in reversed(frontier[:-1]):
         root = node_hash(left, root)
+    return root
+
+
+_CHUNK_HEIGHT = 10  # 1,024 leaves per compiled call: a perfect subtree; memory stays bounded
+
+
+def _append(frontier: Frontier, height: int, node: bytes) -> None:
+    """Append the root of a perfect subtree no taller than the frontier's last one."""
+    while frontier and frontier[-1][0] == height:
+        node = node_hash(frontier.pop()[1], node)
+        height += 1
+    frontier.append((height, node))
+
+
+def root_from_digests(blocks: Iterable[bytes]) -> bytes:
+    """MTH over leaf digests given as buffers of 32-byte digests, in order (a manifest's
+    documents' packed hashes). Compiled where :mod:`casebridge.native` is built: perfect
+    subtrees of 1,024 leaves, then the rest as perfect subtrees of decreasing size, go
+    into the frontier; else leaf by leaf in Python. The same root either way."""
+    frontier: Frontier = []
+    if compiled_root(b"") is None:
+        for block in blocks:
+            extend(frontier, (leaf_hash(block[i : i + 32]) for i in range(0, len(block), 32)))
+        return root_from_frontier(frontier)
+    chunk = 32 << _CHUNK_HEIGHT
+    pending = bytearray()
+    for block in blocks:
+        pending += block
+        while len(pending) >= chunk:
+            _append(frontier, _CHUNK_HEIGHT, _compiled(pending[:chunk]))
+            del pending[:chunk]
+    count, pos = len(pending) // 32, 0
+    for height in reversed(range(_CHUNK_HEIGHT)):
+        if count & (1 << height):
+            end = pos + (32 << height)
+            _append(frontier, height, _compiled(pending[pos:end]))
+            pos = end
+    return root_from_frontier(frontier)
+
+
+def _compiled(digests: bytes | bytearray) -> bytes:
+    root = compiled_root(digests)
+    assert root is not None  # checked by the caller
     return root

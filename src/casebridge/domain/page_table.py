@@ -150,6 +150,11 @@ class Pages(Sequence[Page]):
         for i in range(0, len(d), 32):
             yield d[i : i + 32]
 
+    def digest_block(self) -> bytes:
+        """Every page's 32-byte SHA-256, concatenated in order: one buffer for a hasher of
+        many digests at once (the Merkle root)."""
+        return self._digests if self._loose is None else b"".join(self.digests())
+
     def sizes(self) -> Iterable[int]:
         return self._sizes if self._loose is None else [p.size for p in self._loose]
 
