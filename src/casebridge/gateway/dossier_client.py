@@ -710,6 +710,9 @@ def _intact(path: Path, page: Page) -> bool:
     return hash_file(path) == (page.sha256, page.size)
 
 
+_BATCH_BYTES = 5 << 20  # page buffers of one download stream (16 pages of up to 320 KB)
+
+
 class _PageWriter:
     """Receives the stream page by page into reused buffers; pages are hashed a batch at a
     time and each is written under its final name only if it matches the manifest.
@@ -734,8 +737,13 @@ class _PageWriter:
     ) -> None:
         self.out, self.manifest, self.chosen = out, manifest, chosen
         self.index, self.stop, self.result, self.on_progress = index, stop, result, on_progress
-        # one buffer per page of a batch, reused (each grows for a larger page)
-        self._bufs = [bytearray(1 << 18) for _ in range(HASH_BATCH)]
+        # One buffer of the dossier's largest page per page of a batch, made once: grown
+        # page by page instead, they made this process larger the more pages it received.
+        # A batch is at most _BATCH_BYTES (fewer, larger pages; one page at least).
+        sizes = (max(d.pages.sizes(), default=0) for v in manifest.volumes for d in v.documents)
+        largest = max(1, max(sizes, default=0))
+        slots = max(1, min(HASH_BATCH, _BATCH_BYTES // largest))
+        self._bufs = [bytearray(largest) for _ in range(slots)]
         self._held: list[tuple[PageRef, Page, memoryview]] = []
         self._dirs = {
             vi: str(page_path(out, PageRef("", vi, v.title, 1, "", 1, "x"), manifest).parent)
@@ -754,10 +762,7 @@ class _PageWriter:
                     raise CorruptData(
                         N_("{ref}: the hub's answer ends inside this page"), params={"ref": ref}
                     )
-                slot = len(self._held)
-                if len(self._bufs[slot]) < size:
-                    self._bufs[slot] = bytearray(size)
-                buf = memoryview(self._bufs[slot])[:size]
+                buf = memoryview(self._bufs[len(self._held)])[:size]
                 got = min(len(pending), size)
                 buf[:got] = pending[:got]
                 pending = pending[got:]

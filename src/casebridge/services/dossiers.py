@@ -84,6 +84,9 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
 # Batches in flight per pack are bounded, and so is memory (the hub's protocol pauses the
 # socket at 2 MiB unread).
 _MAX_BATCHES = 2
+# A batch holds at most HASH_BATCH pages and at most this many bytes of pages (16 pages of
+# up to 320 KB): its pages are joined in a buffer of this size that each thread makes once.
+_BATCH_BYTES = 5 << 20
 # A download reads pages a group at a time (one read where a pack stored them together), at
 # most this many bytes a group, this many groups ahead of the page being sent.
 _READ_GROUP = 960 << 10  # its blobs (page + envelope + padding) fit one 1 MiB read
@@ -561,13 +564,20 @@ _JOIN = threading.local()
 
 def _joined(bodies: list[tuple[memoryview, ...]]) -> list[memoryview]:
     """Each page whole: one piece as it is, several copied one after another into this
-    worker thread's reusable buffer (not a new one per page: see ``PackReader``). The
-    pages of a batch are hashed together, so they lie side by side, none overwritten."""
+    worker thread's buffer (not a new one per page: see ``PackReader``). The pages of a
+    batch are hashed together, so they lie side by side, none overwritten.
+
+    The buffer is :data:`_BATCH_BYTES`, made once per thread: a batch never holds more
+    (``_receive_pack`` closes it first), so it never grows. Grown to the largest batch seen,
+    it had made the hub's memory follow the number of batches, i.e. the dossier's size.
+    Only a batch of one page larger than that gets a buffer of its own."""
     need = sum(sum(len(p) for p in pieces) for pieces in bodies if len(pieces) > 1)
+    if not need:
+        return [pieces[0] if pieces else memoryview(b"") for pieces in bodies]
     buf: bytearray | None = getattr(_JOIN, "buf", None)
-    if need and (buf is None or len(buf) < need):
-        buf = _JOIN.buf = bytearray(max(need, 1 << 20))
-    view = memoryview(buf) if buf is not None else memoryview(b"")
+    if buf is None:
+        buf = _JOIN.buf = bytearray(_BATCH_BYTES)
+    view = memoryview(buf if need <= len(buf) else bytearray(need))
     out: list[memoryview] = []
     pos = 0
     for pieces in bodies:
@@ -664,11 +674,13 @@ async def _receive_pack(
     batch: list[tuple[str, tuple[memoryview, ...]]] = []
     names: list[tuple[str, int]] = []
 
+    batch_bytes = 0
+
     async def dispatch() -> None:
-        nonlocal batch, names
+        nonlocal batch, names, batch_bytes
         fut = asyncio.ensure_future(_run(_verify_and_store, pages, batch))
         pending.append((names, fut))
-        batch, names = [], []
+        batch, names, batch_bytes = [], [], 0
         await settle(_MAX_BATCHES)
 
     try:
@@ -712,8 +724,11 @@ async def _receive_pack(
                     result.already_held += 1
                     continue
                 seen.add(header.sha256)
+                if batch and batch_bytes + header.size > _BATCH_BYTES:
+                    await dispatch()
                 batch.append((header.sha256, body))
                 names.append((header.sha256, header.size))
+                batch_bytes += header.size
             if len(batch) >= HASH_BATCH:
                 await dispatch()
         if batch:
