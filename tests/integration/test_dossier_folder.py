@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,36 @@ def test_the_pages_a_push_sends_are_marked_then_made_one_at_a_time(tmp_path: Pat
     assert [f for p in packs for f in p] == files
     with pytest.raises(CorruptData):
         mark_pages(manifest, ["0" * 64])
+
+
+@pytest.mark.parametrize("path", ["hashlib", "simd"])
+@pytest.mark.parametrize("group_bytes", [5 << 20, 20_000])
+def test_files_hashed_in_groups_give_each_files_own_hash_and_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, group_bytes: int
+) -> None:
+    """Pages read whole and hashed side by side (or, where they do not fit the thread's
+    buffer, streaming), or one at a time with hashlib: the same (hash, size) for every file;
+    a missing file is reported as such, in its place."""
+    from casebridge.gateway import dossier_folder
+    from casebridge.native import sha256 as native
+
+    kernel = native.kernel_for(path)
+    if path == "simd" and kernel == "hashlib":
+        pytest.skip("no SIMD kernel here (test_sha256_batch says why)")
+    monkeypatch.setattr(native, "KERNEL", kernel)
+    monkeypatch.setattr(dossier_folder, "HASH_BATCH", 1 if kernel == "hashlib" else 16)
+    monkeypatch.setattr(dossier_folder, "_GROUP_BYTES", group_bytes)
+    rnd = random.Random(4)  # noqa: S311 - test data, not secrets
+    paths, want = [], []
+    for i in range(37):
+        data = rnd.randbytes(rnd.choice([0, 1, 55, 64, 4096, 9000, 30_000]))
+        p = tmp_path / f"{i:04d}.jpg"
+        p.write_bytes(data)
+        paths.append(str(p))
+        want.append((hashlib.sha256(data).hexdigest(), len(data)))
+    paths[20] = str(tmp_path / "gone.jpg")
+    want[20] = ("", -1)
+    got = dossier_folder._hash_all(paths, None, missing=("", -1))
+    assert got == want
+    with pytest.raises(FileNotFoundError):
+        dossier_folder._hash_all(paths, None)

@@ -38,6 +38,8 @@ from casebridge.domain.dossier import (
 )
 from casebridge.errors import CorruptData, InvalidInput, Problem, Said
 from casebridge.i18n import N_
+from casebridge.native.sha256 import BATCH as HASH_BATCH
+from casebridge.native.sha256 import digests as sha256_digests
 
 __all__ = [
     "CATALOGUE",
@@ -78,34 +80,89 @@ def hash_file(path: Path | str, buf: memoryview | None = None) -> tuple[str, int
 _READ = 1 << 20
 
 
+def _read_whole(path: str, into: memoryview) -> int | None:
+    """Read a file into ``into`` if it fits (its size, or None: it does not fit, or it grew
+    while read — the caller then hashes it streaming)."""
+    with open(path, "rb", buffering=0) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size >= len(into):
+            return None
+        got = 0
+        while n := fh.readinto(into[got:]):
+            got += n
+            if got > size:
+                return None
+        return got
+
+
+def _hash_group(
+    paths: list[str], arena: memoryview, buf: memoryview
+) -> list[tuple[str, int] | None]:
+    """(hash, size) of files read whole into ``arena`` and hashed side by side
+    (:mod:`casebridge.native.sha256`); a file that does not fit is hashed streaming. None for
+    a file that does not exist."""
+    out: list[tuple[str, int] | None] = [None] * len(paths)
+    views: list[memoryview] = []
+    where: list[int] = []
+    pos = 0
+    for k, path in enumerate(paths):
+        try:
+            got = _read_whole(path, arena[pos:])
+            if got is None:
+                out[k] = hash_file(path, buf)
+                continue
+        except FileNotFoundError:
+            continue
+        views.append(arena[pos : pos + got])
+        where.append(k)
+        pos += got
+    for k, view, digest in zip(where, views, sha256_digests(views), strict=True):
+        out[k] = (digest.hex(), len(view))
+    return out
+
+
 def _hash_all(
     paths: list[str], on_progress: Progress | None, *, missing: tuple[str, int] | None = None
 ) -> list[tuple[str, int]]:
     """Hash files on a few threads (hashlib and reads release the GIL), each with its own
-    read buffer. Threads take the next index from a shared counter: no future, no buffer
-    per file, so memory does not grow with the number of pages. ``missing``: the result
-    for a file that does not exist (by default that is an error)."""
+    read buffer. Threads take the next group of files from a shared counter: no future, no
+    buffer per file, so memory does not grow with the number of pages. A group is one file
+    for hashlib, :data:`~casebridge.native.sha256.BATCH` files read whole into the thread's
+    buffer and hashed side by side where the compiled kernel is used. ``missing``: the
+    result for a file that does not exist (by default that is an error)."""
     out: list[tuple[str, int]] = [("", 0)] * len(paths)
     taken = itertools.count()
     failed: list[BaseException] = []
+    group = HASH_BATCH
 
     def work() -> None:
         buf = memoryview(bytearray(_READ))
+        arena = memoryview(bytearray(_GROUP_BYTES)) if group > 1 else None
         try:
-            while not failed and (i := next(taken)) < len(paths):
-                try:
-                    out[i] = hash_file(paths[i], buf)
-                except FileNotFoundError:
-                    if missing is None:
-                        raise
-                    out[i] = missing
-                    continue
-                if on_progress:
-                    on_progress(1, out[i][1])
+            while not failed and (first := next(taken) * group) < len(paths):
+                chosen = paths[first : first + group]
+                if arena is None:
+                    try:
+                        found: list[tuple[str, int] | None] = [hash_file(chosen[0], buf)]
+                    except FileNotFoundError:
+                        found = [None]
+                else:
+                    found = _hash_group(chosen, arena, buf)
+                for k, result in enumerate(found):
+                    if result is None:
+                        if missing is None:
+                            raise FileNotFoundError(2, "No such file or directory", chosen[k])
+                        out[first + k] = missing
+                        continue
+                    out[first + k] = result
+                    if on_progress:
+                        on_progress(1, result[1])
         except BaseException as exc:  # re-raised in the caller
             failed.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(min(_WORKERS, len(paths)))]
+    workers = _WORKERS if group == 1 else min(_WORKERS, os.cpu_count() or 2)
+    count = min(workers, -(-len(paths) // group))
+    threads = [threading.Thread(target=work) for _ in range(count)]
     for t in threads:
         t.start()
     for t in threads:
@@ -113,6 +170,9 @@ def _hash_all(
     if failed:
         raise failed[0]
     return out
+
+
+_GROUP_BYTES = 5 << 20  # a hashing thread's buffer for a group of files read whole
 
 
 def volume_dir(index: int, title: str) -> str:
