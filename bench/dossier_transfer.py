@@ -492,6 +492,10 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     host = f"{platform.node()} · {os.cpu_count()} cores · {platform.platform()}"
     print(f"machine: {host} · Python {platform.python_version()}")
+    from casebridge.native import sha256 as native  # what hashes the pages here, and why
+
+    sha_ni = "with" if native.cpu_has_sha_ni() else "without"
+    print(f"page hashing: {native.KERNEL} (this CPU is {sha_ni} SHA instructions)")
     empty_trash(args.work)  # a run that stopped early left it full
     wait_for_inode_aging(args.work)
     rounds = max(1, args.repeat)

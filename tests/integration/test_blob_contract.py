@@ -357,6 +357,13 @@ def test_a_batch_with_two_joined_pages_stores_each_intact(tmp_path: Path) -> Non
     for page in (p1, p2, p3):
         assert pages.get(_key(page), "page") == page
     assert not pages.exists(_key(b"something else"))
+    # A page larger than the thread's join buffer (a batch of one: the hub closes a batch
+    # before it would outgrow the buffer) is joined in a buffer of its own.
+    huge = os.urandom(6 << 20)
+    view = memoryview(huge)
+    assert _verify_and_store(pages, [(_key(huge), (view[:1000], view[1000:]))]) == [True]
+    pages.sync()
+    assert pages.get(_key(huge), "page") == huge
 
 
 def test_pages_stored_together_are_read_together_and_a_bad_one_is_named_in_place(

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import TypeAlias
 
-__all__ = ["BATCH", "KERNEL", "Buffer", "digests", "kernel_for", "merkle_root"]
+__all__ = ["BATCH", "KERNEL", "Buffer", "cpu_has_sha_ni", "digests", "kernel_for", "merkle_root"]
 
 Buffer: TypeAlias = bytes | bytearray | memoryview
 
@@ -38,7 +38,7 @@ with contextlib.suppress(ImportError):  # not built (no compiler where it was in
 _MIN_PAGES = 4
 
 
-def _has_sha_ni() -> bool:
+def cpu_has_sha_ni() -> bool:
     """Whether this CPU has the SHA extensions (Linux's ``sha_ni`` flag)."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
@@ -57,7 +57,7 @@ def kernel_for(choice: str, *, sha_ni: bool | None = None) -> str:
     simd = _ext.kernel() if _ext is not None else None
     if choice == "hashlib" or simd is None:
         return "hashlib"
-    if choice == "auto" and (_has_sha_ni() if sha_ni is None else sha_ni):
+    if choice == "auto" and (cpu_has_sha_ni() if sha_ni is None else sha_ni):
         return "hashlib"
     return str(simd)
 
