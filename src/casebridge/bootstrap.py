@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from casebridge.audit.signing import load_or_create_signer
 from casebridge.config import Settings
 from casebridge.domain.supervision import SupervisionPolicy
+from casebridge.native import sha256 as native_sha256
 from casebridge.services.exchanges import ProcedureContext
 from casebridge.services.pack_slots import PackSlots
 from casebridge.standards.calendar import load_calendar
@@ -61,6 +62,7 @@ def procedure_context(settings: Settings) -> ProcedureContext:
 
 
 def bootstrap(settings: Settings) -> Container:
+    native_sha256.configure(settings.sha256)  # how this process hashes pages
     engine = make_engine(settings.effective_database_url)
     signer = load_or_create_signer(settings.effective_audit_key_file)
     return Container(

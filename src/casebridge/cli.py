@@ -23,9 +23,10 @@ from casebridge.cli_codes import codes_app
 from casebridge.cli_common import JsonFlag, localized, print_json, run_guarded, say
 from casebridge.cli_dossier import dossier_app
 from casebridge.config import Settings, load_settings
-from casebridge.errors import CasebridgeError
+from casebridge.errors import CasebridgeError, ConfigError
 from casebridge.i18n import N_
 from casebridge.logs import configure_logging
+from casebridge.native import sha256 as native_sha256
 from casebridge.services.auth import issue_token
 from casebridge.services.setup import InitReport, initialise
 from casebridge.store.db import describe_url
@@ -66,6 +67,18 @@ def _root(
 ) -> None:
     _state.config_file = config
     _state.settings = None
+    # How pages are hashed is read from the environment by every command, the gateway's
+    # dossier commands too, which load no other setting: a bad value stops them here.
+    sha = os.environ.get("CASEBRIDGE_SHA256")
+    if sha is not None and sha not in native_sha256.CHOICES:
+        raise ConfigError(
+            N_("invalid setting {source}: {reason} (got {value})"),
+            params={
+                "source": "CASEBRIDGE_SHA256",
+                "reason": "must be " + ", ".join(native_sha256.CHOICES),
+                "value": repr(sha),
+            },
+        )
 
 
 def settings() -> Settings:

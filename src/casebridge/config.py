@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Packs one hub process receives at once; more wait (bounds its memory)",
     )
+    sha256: Literal["auto", "hashlib", "simd"] = Field(
+        default="auto",
+        description="Page hashing: auto (the compiled kernel where the CPU lacks SHA-NI), "
+        "hashlib, or simd (the kernel wherever it runs)",
+    )
     tus_expiry_seconds: int = Field(
         default=86400, ge=60, description="Unfinished tus uploads expire after this long"
     )

@@ -57,6 +57,23 @@ def test_unknown_setting_is_one_line_and_nonzero(tmp_path: Path) -> None:
     assert "unknown setting CASEBRIDGE_DATABSE_URL" in r.stderr
 
 
+def test_a_bad_page_hashing_choice_stops_even_the_gateway_commands(tmp_path: Path) -> None:
+    """The dossier commands load no settings, but read CASEBRIDGE_SHA256: a bad value is
+    one line naming it, in the reader's language, before anything is done."""
+    r = run_cli("dossier", "pack", str(tmp_path), env={"CASEBRIDGE_SHA256": "fast"}, cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0
+    assert "invalid setting CASEBRIDGE_SHA256: must be auto, hashlib, simd (got 'fast')" in r.stderr
+    zh = run_cli(
+        "dossier", "pack", str(tmp_path),
+        env={"CASEBRIDGE_SHA256": "fast", "CASEBRIDGE_LANG": "zh_Hans"}, cwd=tmp_path,
+    )  # fmt: skip
+    assert zh.returncode == 1
+    assert "CASEBRIDGE_SHA256" in zh.stderr
+    assert "invalid setting" not in zh.stderr  # said in Chinese
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
 def test_unreachable_database_is_one_line_and_nonzero(tmp_path: Path) -> None:
     env = {"CASEBRIDGE_DATABASE_URL": "postgresql+psycopg://u:pw@127.0.0.1:1/none"}
     r = run_cli("init", env=env, cwd=tmp_path)

@@ -31,7 +31,6 @@ from casebridge.domain.dossier import (
 )
 from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
 from casebridge.errors import CorruptData, InvalidInput, NotFound
-from casebridge.gateway import dossier_client
 from casebridge.gateway.dossier_client import HubClient
 from casebridge.gateway.dossier_folder import MANIFEST_NAME, pack, read_manifest, verify_folder
 from casebridge.native import sha256 as native_sha256
@@ -65,8 +64,7 @@ def hash_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
         pytest.skip("no SIMD kernel here (test_sha256_batch says why)")
     batch = 1 if kernel == "hashlib" else 16
     monkeypatch.setattr(native_sha256, "KERNEL", kernel)
-    monkeypatch.setattr(dossiers, "HASH_BATCH", batch)
-    monkeypatch.setattr(dossier_client, "HASH_BATCH", batch)
+    monkeypatch.setattr(native_sha256, "BATCH", batch)
     return kernel
 
 

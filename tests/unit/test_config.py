@@ -41,6 +41,7 @@ def test_test_only_variables_are_not_settings() -> None:
         ("CASEBRIDGE_PORT", "70000", "invalid setting CASEBRIDGE_PORT"),
         ("CASEBRIDGE_LOG_FORMAT", "xml", "invalid setting CASEBRIDGE_LOG_FORMAT"),
         ("CASEBRIDGE_DATABASE_URL", "mysql://x", "invalid setting CASEBRIDGE_DATABASE_URL"),
+        ("CASEBRIDGE_SHA256", "fast", "invalid setting CASEBRIDGE_SHA256"),
     ],
 )
 def test_invalid_setting_names_variable_and_value(key: str, value: str, expected: str) -> None:
@@ -49,6 +50,11 @@ def test_invalid_setting_names_variable_and_value(key: str, value: str, expected
     assert expected in err.value.message
     assert repr(value) in err.value.message
     assert "\n" not in err.value.message
+
+
+def test_page_hashing_is_a_setting() -> None:
+    assert load_settings(environ={}).sha256 == "auto"
+    assert load_settings(environ={"CASEBRIDGE_SHA256": "hashlib"}).sha256 == "hashlib"
 
 
 def test_toml_file_is_read_and_environment_wins(tmp_path: Path) -> None:

@@ -170,3 +170,20 @@ def test_a_root_over_blocks_of_any_cut_is_the_same(
         blocks = [b"".join(leaves[a:b]) for a, b in itertools.pairwise(cuts)]
         assert merkle.root_from_digests(blocks) == _python_root(leaves), n
     assert merkle.root_from_digests([]) == hashlib.sha256(b"").digest()
+
+
+def test_configure_selects_the_path_and_refuses_an_unknown_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hub applies its ``sha256`` setting with configure(); BATCH follows the path."""
+    monkeypatch.setattr(native, "KERNEL", native.KERNEL)
+    monkeypatch.setattr(native, "BATCH", native.BATCH)
+    monkeypatch.setattr(native, "_CHOICE", native._CHOICE)
+    native.configure("hashlib")
+    assert (native.KERNEL, native.BATCH) == ("hashlib", 1)
+    if LANES:
+        native.configure("simd")
+        assert _sha256x.kernel() == native.KERNEL
+        assert native.BATCH == 16
+    with pytest.raises(ValueError, match="must be auto, hashlib or simd"):
+        native.configure("fastest")

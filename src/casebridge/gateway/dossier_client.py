@@ -68,7 +68,7 @@ from casebridge.gateway.dossier_folder import (
     write_manifest,
 )
 from casebridge.i18n import N_, accept_language
-from casebridge.native.sha256 import BATCH as HASH_BATCH
+from casebridge.native import sha256 as native_sha256
 from casebridge.native.sha256 import digests as sha256_digests
 
 __all__ = ["HubClient", "PullResult", "PushResult"]
@@ -742,7 +742,7 @@ class _PageWriter:
         # A batch is at most _BATCH_BYTES (fewer, larger pages; one page at least).
         sizes = (max(d.pages.sizes(), default=0) for v in manifest.volumes for d in v.documents)
         largest = max(1, max(sizes, default=0))
-        slots = max(1, min(HASH_BATCH, _BATCH_BYTES // largest))
+        slots = max(1, min(native_sha256.BATCH, _BATCH_BYTES // largest))
         self._bufs = [bytearray(largest) for _ in range(slots)]
         self._held: list[tuple[PageRef, Page, memoryview]] = []
         self._dirs = {

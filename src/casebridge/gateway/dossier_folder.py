@@ -38,7 +38,7 @@ from casebridge.domain.dossier import (
 )
 from casebridge.errors import CorruptData, InvalidInput, Problem, Said
 from casebridge.i18n import N_
-from casebridge.native.sha256 import BATCH as HASH_BATCH
+from casebridge.native import sha256 as native_sha256
 from casebridge.native.sha256 import digests as sha256_digests
 
 __all__ = [
@@ -133,7 +133,7 @@ def _hash_all(
     out: list[tuple[str, int]] = [("", 0)] * len(paths)
     taken = itertools.count()
     failed: list[BaseException] = []
-    group = HASH_BATCH
+    group = native_sha256.BATCH
 
     def work() -> None:
         buf = memoryview(bytearray(_READ))

@@ -11,8 +11,10 @@ for batches of 16 pages (``bench/RESULTS.md``). The digests are plain SHA-256 ei
 Callers gather :data:`BATCH` pages before calling :func:`digests` (one page at a time is
 best for hashlib, so ``BATCH`` is 1 there).
 
-``CASEBRIDGE_SHA256`` chooses: ``auto`` (default: the kernel on a CPU without SHA-NI, else
-hashlib), ``hashlib`` or ``simd`` (the kernel wherever it runs; for tests and benchmarks).
+The ``sha256`` setting (``CASEBRIDGE_SHA256``) chooses: ``auto`` (default: the kernel on a CPU
+without SHA-NI, else hashlib), ``hashlib`` or ``simd`` (the kernel wherever it runs; for tests
+and benchmarks). The environment is read at import, so that the gateway commands, which load
+no settings, follow it too; :func:`configure` applies the hub's settings (a settings file).
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import TypeAlias
 
-__all__ = ["BATCH", "KERNEL", "Buffer", "cpu_has_sha_ni", "digests", "kernel_for", "merkle_root"]
+__all__ = [
+    "BATCH",
+    "CHOICES",
+    "KERNEL",
+    "Buffer",
+    "configure",
+    "cpu_has_sha_ni",
+    "digests",
+    "kernel_for",
+    "merkle_root",
+]
 
 Buffer: TypeAlias = bytes | bytearray | memoryview
 
@@ -50,9 +62,12 @@ def cpu_has_sha_ni() -> bool:
     return False
 
 
+CHOICES = ("auto", "hashlib", "simd")
+
+
 def kernel_for(choice: str, *, sha_ni: bool | None = None) -> str:
     """The path a ``CASEBRIDGE_SHA256`` value selects here: ``hashlib`` or a kernel name."""
-    if choice not in ("auto", "hashlib", "simd"):
+    if choice not in CHOICES:
         raise ValueError(f"CASEBRIDGE_SHA256 must be auto, hashlib or simd, not {choice!r}")
     simd = _ext.kernel() if _ext is not None else None
     if choice == "hashlib" or simd is None:
@@ -62,9 +77,24 @@ def kernel_for(choice: str, *, sha_ni: bool | None = None) -> str:
     return str(simd)
 
 
-_CHOICE = os.environ.get("CASEBRIDGE_SHA256", "auto")
-KERNEL = kernel_for(_CHOICE)
-BATCH = 1 if KERNEL == "hashlib" else 16  # 16: both kernels' best (8 lanes refill)
+_CHOICE = "auto"
+KERNEL = "hashlib"
+BATCH = 1  # pages worth gathering before calling digests(): 16 for a kernel (both kernels'
+# best: 8 lanes refill), 1 for hashlib. Read it when needed: configure() changes it.
+
+
+def configure(choice: str) -> None:
+    """Select the hashing path (a ``sha256`` setting: see :data:`CHOICES`)."""
+    global _CHOICE, KERNEL, BATCH
+    KERNEL = kernel_for(choice)
+    _CHOICE = choice
+    BATCH = 1 if KERNEL == "hashlib" else 16
+
+
+_FROM_ENV = os.environ.get("CASEBRIDGE_SHA256", "auto")
+# A value that is none of CHOICES is reported by whoever reads the settings (the command
+# line's start, the hub's settings), as one line naming it; importing never fails.
+configure(_FROM_ENV if _FROM_ENV in CHOICES else "auto")
 
 
 def digests(buffers: Sequence[Buffer], kernel: str | None = None) -> list[bytes]:

@@ -49,7 +49,7 @@ from casebridge.errors import (
 from casebridge.gcsettings import trim_heap_after
 from casebridge.i18n import N_
 from casebridge.logs import get_logger
-from casebridge.native.sha256 import BATCH as HASH_BATCH
+from casebridge.native import sha256 as native_sha256
 from casebridge.native.sha256 import digests as sha256_digests
 from casebridge.services import audit
 from casebridge.services.access import require
@@ -79,13 +79,13 @@ _log = get_logger("casebridge.dossiers")
 # and encrypt in parallel while the event loop keeps reading the socket.
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
 # Received pages go to the pool in batches: what one receive() brought (about 1 MiB), or
-# more, until HASH_BATCH pages, where pages are hashed side by side (16 pages, ~3.6 MB: see
-# casebridge.native.sha256). A thread hand-off per page cost more than hashing the page.
-# Batches in flight per pack are bounded, and so is memory (the hub's protocol pauses the
-# socket at 2 MiB unread).
+# more, until native_sha256.BATCH pages, where pages are hashed side by side (16 pages,
+# ~3.6 MB: see casebridge.native.sha256). A thread hand-off per page cost more than hashing
+# the page. Batches in flight per pack are bounded, and so is memory (the hub's protocol
+# pauses the socket at 2 MiB unread).
 _MAX_BATCHES = 2
-# A batch holds at most HASH_BATCH pages and at most this many bytes of pages (16 pages of
-# up to 320 KB): its pages are joined in a buffer of this size that each thread makes once.
+# A batch holds at most native_sha256.BATCH pages and at most this many bytes of pages (16
+# pages of up to 320 KB): its pages are joined in a buffer of this size that each thread makes once.
 _BATCH_BYTES = 5 << 20
 # A download reads pages a group at a time (one read where a pack stored them together), at
 # most this many bytes a group, this many groups ahead of the page being sent.
@@ -729,7 +729,7 @@ async def _receive_pack(
                 batch.append((header.sha256, body))
                 names.append((header.sha256, header.size))
                 batch_bytes += header.size
-            if len(batch) >= HASH_BATCH:
+            if len(batch) >= native_sha256.BATCH:
                 await dispatch()
         if batch:
             await dispatch()
