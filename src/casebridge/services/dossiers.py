@@ -84,9 +84,16 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
 # the page. Batches in flight per pack are bounded, and so is memory (the hub's protocol
 # pauses the socket at 2 MiB unread).
 _MAX_BATCHES = 2
-# A batch holds at most native_sha256.BATCH pages and at most this many bytes of pages (16
-# pages of up to 320 KB): its pages are joined in a buffer of this size that each thread makes once.
-_BATCH_BYTES = 5 << 20
+
+
+# A batch holds at most native_sha256.BATCH pages and at most this many bytes of pages: 16
+# pages of up to 320 KB where pages are hashed side by side, what about one receive() brings
+# where hashlib hashes them one by one. Its pages are joined in a buffer of this size that
+# each thread makes once.
+def _batch_bytes() -> int:
+    return 5 << 20 if native_sha256.BATCH > 1 else 2 << 20
+
+
 # A download reads pages a group at a time (one read where a pack stored them together), at
 # most this many bytes a group, this many groups ahead of the page being sent.
 _READ_GROUP = 960 << 10  # its blobs (page + envelope + padding) fit one 1 MiB read
@@ -567,7 +574,7 @@ def _joined(bodies: list[tuple[memoryview, ...]]) -> list[memoryview]:
     worker thread's buffer (not a new one per page: see ``PackReader``). The pages of a
     batch are hashed together, so they lie side by side, none overwritten.
 
-    The buffer is :data:`_BATCH_BYTES`, made once per thread: a batch never holds more
+    The buffer is :func:`_batch_bytes`, made once per thread: a batch never holds more
     (``_receive_pack`` closes it first), so it never grows. Grown to the largest batch seen,
     it had made the hub's memory follow the number of batches, i.e. the dossier's size.
     Only a batch of one page larger than that gets a buffer of its own."""
@@ -576,7 +583,7 @@ def _joined(bodies: list[tuple[memoryview, ...]]) -> list[memoryview]:
         return [pieces[0] if pieces else memoryview(b"") for pieces in bodies]
     buf: bytearray | None = getattr(_JOIN, "buf", None)
     if buf is None:
-        buf = _JOIN.buf = bytearray(_BATCH_BYTES)
+        buf = _JOIN.buf = bytearray(_batch_bytes())
     view = memoryview(buf if need <= len(buf) else bytearray(need))
     out: list[memoryview] = []
     pos = 0
@@ -674,7 +681,7 @@ async def _receive_pack(
     batch: list[tuple[str, tuple[memoryview, ...]]] = []
     names: list[tuple[str, int]] = []
 
-    batch_bytes = 0
+    batch_bytes, batch_limit = 0, _batch_bytes()
 
     async def dispatch() -> None:
         nonlocal batch, names, batch_bytes
@@ -724,7 +731,7 @@ async def _receive_pack(
                     result.already_held += 1
                     continue
                 seen.add(header.sha256)
-                if batch and batch_bytes + header.size > _BATCH_BYTES:
+                if batch and batch_bytes + header.size > batch_limit:
                     await dispatch()
                 batch.append((header.sha256, body))
                 names.append((header.sha256, header.size))
