@@ -115,7 +115,7 @@ def test_files_hashed_in_groups_give_each_files_own_hash_and_size(
         pytest.skip("no SIMD kernel here (test_sha256_batch says why)")
     monkeypatch.setattr(native, "KERNEL", kernel)
     monkeypatch.setattr(native, "BATCH", 1 if kernel == "hashlib" else 16)
-    monkeypatch.setattr(dossier_folder, "_GROUP_BYTES", group_bytes)
+    monkeypatch.setattr(native, "BATCH_BYTES", group_bytes)
     rnd = random.Random(4)  # noqa: S311 - test data, not secrets
     paths, want = [], []
     for i in range(37):

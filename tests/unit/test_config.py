@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from casebridge.config import load_settings
+from casebridge.config import Settings, load_settings
 from casebridge.errors import ConfigError
 
 
@@ -53,6 +53,12 @@ def test_invalid_setting_names_variable_and_value(key: str, value: str, expected
 
 
 def test_page_hashing_is_a_setting() -> None:
+    from typing import get_args
+
+    from casebridge.native import sha256 as native
+
+    # the setting's values are the ones the command line checks and configure() takes
+    assert get_args(Settings.model_fields["sha256"].annotation) == native.CHOICES
     assert load_settings(environ={}).sha256 == "auto"
     assert load_settings(environ={"CASEBRIDGE_SHA256": "hashlib"}).sha256 == "hashlib"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from casebridge.native.sha256 import merkle_root as compiled_root
+from casebridge.native import sha256 as native_sha256
 
 __all__ = [
     "Frontier",
@@ -78,7 +78,7 @@ def root_from_digests(blocks: Iterable[bytes]) -> bytes:
     subtrees of 1,024 leaves, then the rest as perfect subtrees of decreasing size, go
     into the frontier; else leaf by leaf in Python. The same root either way."""
     frontier: Frontier = []
-    if compiled_root(b"") is None:
+    if not native_sha256.merkle_compiled():
         for block in blocks:
             extend(frontier, (leaf_hash(block[i : i + 32]) for i in range(0, len(block), 32)))
         return root_from_frontier(frontier)
@@ -87,18 +87,12 @@ def root_from_digests(blocks: Iterable[bytes]) -> bytes:
     for block in blocks:
         pending += block
         while len(pending) >= chunk:
-            _append(frontier, _CHUNK_HEIGHT, _compiled(pending[:chunk]))
+            _append(frontier, _CHUNK_HEIGHT, native_sha256.merkle_root(pending[:chunk]))
             del pending[:chunk]
     count, pos = len(pending) // 32, 0
     for height in reversed(range(_CHUNK_HEIGHT)):
         if count & (1 << height):
             end = pos + (32 << height)
-            _append(frontier, height, _compiled(pending[pos:end]))
+            _append(frontier, height, native_sha256.merkle_root(pending[pos:end]))
             pos = end
     return root_from_frontier(frontier)
-
-
-def _compiled(digests: bytes | bytearray) -> bytes:
-    root = compiled_root(digests)
-    assert root is not None  # checked by the caller
-    return root

@@ -710,9 +710,6 @@ def _intact(path: Path, page: Page) -> bool:
     return hash_file(path) == (page.sha256, page.size)
 
 
-_BATCH_BYTES = 5 << 20  # page buffers of one download stream (16 pages of up to 320 KB)
-
-
 class _PageWriter:
     """Receives the stream page by page into reused buffers; pages are hashed a batch at a
     time and each is written under its final name only if it matches the manifest.
@@ -739,10 +736,10 @@ class _PageWriter:
         self.index, self.stop, self.result, self.on_progress = index, stop, result, on_progress
         # One buffer of the dossier's largest page per page of a batch, made once: grown
         # page by page instead, they made this process larger the more pages it received.
-        # A batch is at most _BATCH_BYTES (fewer, larger pages; one page at least).
+        # A batch is at most native_sha256.BATCH_BYTES (fewer, larger pages; one at least).
         sizes = (max(d.pages.sizes(), default=0) for v in manifest.volumes for d in v.documents)
         largest = max(1, max(sizes, default=0))
-        slots = max(1, min(native_sha256.BATCH, _BATCH_BYTES // largest))
+        slots = max(1, min(native_sha256.BATCH, native_sha256.BATCH_BYTES // largest))
         self._bufs = [bytearray(largest) for _ in range(slots)]
         self._held: list[tuple[PageRef, Page, memoryview]] = []
         self._dirs = {

@@ -137,7 +137,7 @@ def _hash_all(
 
     def work() -> None:
         buf = memoryview(bytearray(_READ))
-        arena = memoryview(bytearray(_GROUP_BYTES)) if group > 1 else None
+        arena = memoryview(bytearray(native_sha256.BATCH_BYTES)) if group > 1 else None
         try:
             while not failed and (first := next(taken) * group) < len(paths):
                 chosen = paths[first : first + group]
@@ -170,9 +170,6 @@ def _hash_all(
     if failed:
         raise failed[0]
     return out
-
-
-_GROUP_BYTES = 5 << 20  # a hashing thread's buffer for a group of files read whole
 
 
 def volume_dir(index: int, title: str) -> str:

@@ -29,6 +29,7 @@ from typing import TypeAlias
 
 __all__ = [
     "BATCH",
+    "BATCH_BYTES",
     "CHOICES",
     "KERNEL",
     "Buffer",
@@ -36,6 +37,7 @@ __all__ = [
     "cpu_has_sha_ni",
     "digests",
     "kernel_for",
+    "merkle_compiled",
     "merkle_root",
 ]
 
@@ -81,6 +83,10 @@ _CHOICE = "auto"
 KERNEL = "hashlib"
 BATCH = 1  # pages worth gathering before calling digests(): 16 for a kernel (both kernels'
 # best: 8 lanes refill), 1 for hashlib. Read it when needed: configure() changes it.
+# The buffer a batch of pages is gathered in (the hub's joins, a download stream's pages, a
+# `pack` thread's files): 16 pages of up to 320 KB, made once at this size so that it never
+# grows with the pages seen. Larger pages make smaller batches.
+BATCH_BYTES = 5 << 20
 
 
 def configure(choice: str) -> None:
@@ -107,15 +113,20 @@ def digests(buffers: Sequence[Buffer], kernel: str | None = None) -> list[bytes]
     return [raw[i : i + 32] for i in range(0, len(raw), 32)]
 
 
-def merkle_root(digests: Buffer) -> bytes | None:
-    """RFC 6962 tree hash over leaf digests (32 bytes each, concatenated), computed by the
-    compiled kernel; None where it is not available or ``CASEBRIDGE_SHA256=hashlib``.
+def merkle_compiled() -> bool:
+    """Whether :func:`merkle_root` runs here: the kernel is built, this CPU runs it, and
+    ``CASEBRIDGE_SHA256`` is not ``hashlib``.
 
     Used even where hashlib hashes pages faster (SHA-NI): a tree's thousands of one-block
     hashes cost Python ~2.5 µs each and the kernel a fraction of that (13 ms → 1 ms for
     5,273 pages).
     """
-    if _ext is None or _CHOICE == "hashlib" or _ext.kernel() is None:
-        return None
+    return _ext is not None and _CHOICE != "hashlib" and _ext.kernel() is not None
+
+
+def merkle_root(digests: Buffer) -> bytes:
+    """RFC 6962 tree hash over leaf digests (32 bytes each, concatenated), computed by the
+    compiled kernel (only where :func:`merkle_compiled`)."""
+    assert _ext is not None
     root: bytes = _ext.merkle_root(digests)
     return root

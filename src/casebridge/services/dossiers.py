@@ -91,7 +91,7 @@ _MAX_BATCHES = 2
 # where hashlib hashes them one by one. Its pages are joined in a buffer of this size that
 # each thread makes once.
 def _batch_bytes() -> int:
-    return 5 << 20 if native_sha256.BATCH > 1 else 2 << 20
+    return native_sha256.BATCH_BYTES if native_sha256.BATCH > 1 else 2 << 20
 
 
 # A download reads pages a group at a time (one read where a pack stored them together), at
