@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import hashlib
 import http.client
@@ -30,6 +31,7 @@ from casebridge.domain.dossier import (
     volume_to_dict,
 )
 from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
+from casebridge.domain.page_bits import first_places, marks_from_bits
 from casebridge.errors import CorruptData, InvalidInput, NotFound
 from casebridge.gateway.dossier_client import HubClient
 from casebridge.gateway.dossier_folder import MANIFEST_NAME, pack, read_manifest, verify_folder
@@ -105,6 +107,61 @@ def test_a_page_the_hub_holds_is_never_uploaded_again(
         assert client.register(other)["missing"] == []
 
 
+def test_registration_answers_the_missing_pages_as_bits_when_asked(
+    api: httpx.Client, tmp_path: Path
+) -> None:
+    """``?missing=bits``: one bit a page in manifest order, set at the first place of each
+    missing hash (a hash listed twice is sent once); the same pages as the hashes answer,
+    before and after some are held. An unknown form is refused, naming the parameter."""
+    folder = make_folder(tmp_path / "D-2026-001", 2, 5, 3000)
+    first = folder / "01-卷1" / "0001.jpg"
+    (folder / "02-卷2" / "0006.jpg").write_bytes(first.read_bytes())  # page 1, again last
+    manifest = pack(folder, dossier_id="D-2026-001", title="张某盗窃案", agency="DEMO350102GA")
+    body = manifest.canonical()
+    headers = {"Content-Type": "application/json"}
+    fresh = api.post("/api/v1/dossiers?missing=bits", content=body, headers=headers)
+    assert fresh.status_code == 201
+    answer = fresh.json()
+    assert "missing" not in answer
+    assert answer["missing_count"] == 10  # 11 pages, 10 distinct
+    marks = marks_from_bits(base64.b64decode(answer["missing_bits"]), 11)
+    assert list(marks) == [1] * 10 + [0]
+    # Two pages held: the bits and the hashes name the same others.
+    pages = _pages(folder)[:2]
+    pack_body = b"".join(frame_header(sha, len(data)) + data for sha, data in pages)
+    url = f"/api/v1/dossiers/D-2026-001/versions/{manifest.root}/packs"
+    assert api.post(url, content=pack_body, headers={"Content-Type": MEDIA_TYPE}).is_success
+    bits = api.post("/api/v1/dossiers?missing=bits", content=body, headers=headers).json()
+    hashes = api.post("/api/v1/dossiers", content=body, headers=headers).json()
+    assert bits["missing_count"] == len(hashes["missing"]) == 8
+    assert base64.b64decode(bits["missing_bits"]) == first_places(manifest, hashes["missing"])
+    assert {sha for sha, _ in pages}.isdisjoint(hashes["missing"])
+    bad = api.post("/api/v1/dossiers?missing=list", content=body, headers=headers)
+    assert bad.status_code == 422
+    assert bad.json()["problems"][0]["field"] == "query.missing"
+
+
+def test_push_works_with_a_hub_that_answers_in_hashes(
+    hub: LiveServer, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hub without ``?missing=bits`` (the parameter ignored): the client marks the pages
+    from the list of hashes. Here the client simply does not ask for bits."""
+    original = HubClient._register_on
+
+    def hashes_only(self: HubClient, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer = original(self, *args, **{**kwargs, "bits": False})
+        assert "missing_bits" not in answer
+        return answer
+
+    monkeypatch.setattr(HubClient, "_register_on", hashes_only)
+    folder, manifest = _packed(tmp_path)
+    with HubClient(hub.url, token) as client:
+        pushed = client.push(folder, manifest, pack_bytes=8000)  # type: ignore[arg-type]
+        again = client.push(folder, manifest)  # type: ignore[arg-type]
+    assert (pushed.status, pushed.pages_sent) == ("complete", 10)
+    assert (again.pages_missing_at_start, again.pages_sent) == (0, 0)
+
+
 def test_forwarded_version_sends_only_the_new_pages(
     hub: LiveServer, container: Container, tmp_path: Path
 ) -> None:
@@ -174,7 +231,7 @@ def test_forwarding_with_the_received_manifest_registers_only_what_it_adds(
         sent = client.push(inbox, child, base=received)
         stored = client.manifest("D-2026-001", child.root)
     register_url, register_bytes = sent_to[0]
-    assert register_url.endswith(f"/versions/{received.root}/children")
+    assert register_url.endswith(f"/versions/{received.root}/children?missing=bits")
     assert register_bytes < len(child.canonical()) / 2  # the added volume, not the whole
     assert (sent.pages_missing_at_start, sent.pages_sent, sent.status) == (3, 3, "complete")
     # The hub built the same version: same root, same canonical bytes.

@@ -62,6 +62,7 @@ from casebridge.errors import (
 from casebridge.gateway.dossier_folder import (
     MANIFEST_NAME,
     hash_file,
+    mark_bits,
     mark_pages,
     marked_page_files,
     page_path,
@@ -204,7 +205,7 @@ class HubClient:
     def register(self, manifest: Manifest) -> dict[str, Any]:
         conn = self._bulk_connection()
         try:
-            return self._register_on(lambda: conn, lambda _: None, manifest)
+            return self._register_on(lambda: conn, lambda _: None, manifest, bits=False)
         finally:
             conn.close()
 
@@ -305,7 +306,11 @@ class HubClient:
         give: Callable[[http.client.HTTPConnection], None],
         manifest: Manifest,
         base: Manifest | None = None,
+        *,
+        bits: bool = True,
     ) -> dict[str, Any]:
+        """Register ``manifest`` (as what it adds to ``base`` where it can); ``bits``: ask
+        for the missing pages as one bit a page (``missing_bits``) rather than as hashes."""
         prefix = self._base.raw_path.decode().rstrip("/") + "/api/v1/dossiers"
         added = _added_volumes(manifest, base)
         body: bytes | Iterable[bytes]
@@ -324,6 +329,8 @@ class HubClient:
                 ensure_ascii=False,
             ).encode("utf-8")
             length = len(body)
+        if bits:
+            path += "?missing=bits"
         conn = take()
         try:
             conn.request(
@@ -361,9 +368,12 @@ class HubClient:
         on_pack: Callable[[int, int, PushResult], None] | None,
         on_bytes: Progress | None,
     ) -> PushResult:
-        # What the hub lacks, as one byte per page; the packs are made as they are sent,
-        # so this side holds no list of thousands of pages (memory flat in the page count).
-        marks = mark_pages(manifest, answer.pop("missing"))
+        # What the hub lacks, as one byte per page (the hub answers in bits: one a page); the
+        # packs are made as they are sent, so this side holds no list of thousands of pages.
+        if "missing_bits" in answer:
+            marks = mark_bits(manifest, answer.pop("missing_bits"))
+        else:  # a hub that answers with hashes only
+            marks = mark_pages(manifest, answer.pop("missing"))
         result = PushResult(manifest.dossier_id, manifest.root, manifest.page_count, marks.count(1))
         packs = _packs(marked_page_files(folder, manifest, marks), pack_bytes)
         url = f"/api/v1/dossiers/{manifest.dossier_id}/versions/{manifest.root}/packs"

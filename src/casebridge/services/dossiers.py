@@ -9,6 +9,7 @@ an error that names the page, and leaves no accepted trace.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import threading
 import weakref
@@ -36,6 +37,7 @@ from casebridge.domain.dossier import (
     validate,
 )
 from casebridge.domain.dossier_pack import PackReader
+from casebridge.domain.page_bits import first_places
 from casebridge.domain.page_table import PageSizes
 from casebridge.errors import (
     AlteredData,
@@ -295,6 +297,20 @@ def load_manifest(uow: UnitOfWork, dossier_id: str, root: str | None = None) -> 
             raise NotFound(N_("no dossier {dossier}"), params={"dossier": dossier_id})
         return _parsed(latest)
     return _parsed(_version(uow, dossier_id, root))
+
+
+def status_answer(uow: UnitOfWork, status: VersionStatus, missing: str) -> dict[str, Any]:
+    """A version's status as the API answers it; ``missing``: ``hashes`` lists the pages the
+    hub lacks by hash, ``bits`` marks them one bit a page (:mod:`casebridge.domain.page_bits`:
+    880 bytes instead of 350 KB for a 5,253-page first push, on both sides)."""
+    answer = status.as_dict()
+    if missing == "bits":
+        manifest = load_manifest(uow, status.dossier_id, status.merkle_root)
+        del answer["missing"]
+        bits = first_places(manifest, status.missing)
+        answer["missing_bits"] = base64.b64encode(bits).decode("ascii")
+        answer["missing_count"] = len(status.missing)
+    return answer
 
 
 def _settle(version: DossierVersion, missing: int) -> None:

@@ -9,7 +9,7 @@ import json
 import re
 import tempfile
 from collections.abc import Callable
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -32,6 +32,15 @@ from casebridge.services.dossiers import VersionStatus
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
+
+MissingForm = Annotated[
+    Literal["hashes", "bits"],
+    Query(
+        description="How the answer lists the pages the hub lacks: `hashes` (`missing`, a list"
+        " of page hashes) or `bits` (`missing_bits`: base64, one bit a page in manifest order,"
+        " set at the first place of each missing hash; and `missing_count`)"
+    ),
+]
 
 
 def _require(
@@ -72,8 +81,14 @@ _MANIFEST_BODY = {
 
 
 @router.post("", openapi_extra={**policy(Action.CASE_CREATE), **_MANIFEST_BODY})
-async def register(principal: CurrentPrincipal, request: Request, response: Response) -> Any:
-    """Register a dossier version; the answer lists the page hashes the hub still lacks.
+async def register(
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+    missing: MissingForm = "hashes",
+) -> Any:
+    """Register a dossier version; the answer lists the pages the hub still lacks (as
+    hashes, or one bit a page with ``?missing=bits``).
 
     The body is parsed here with ``loads_manifest`` rather than declared as a model: a manifest
     is thousands of pages, and the manifest parser checks every field anyway (validating it
@@ -82,24 +97,27 @@ async def register(principal: CurrentPrincipal, request: Request, response: Resp
     c: Container = request.app.state.container
     with await _spooled(request, c.settings.dossier_max_manifest_bytes) as body:
 
-        def run() -> VersionStatus:
+        def run() -> tuple[VersionStatus, dict[str, Any]]:
             try:
                 data = _json(body, N_("the manifest is not JSON"))
                 with c.uow() as uow:
-                    return dossiers.register_manifest(
+                    status = dossiers.register_manifest(
                         uow, data, principal=principal, settings=c.settings
                     )
+                    return status, dossiers.status_answer(uow, status, missing)
             finally:
                 trim_heap()  # thousands of parsed pages just freed: see casebridge.gcsettings
 
         return await _registered(response, run)
 
 
-async def _registered(response: Response, run: Callable[[], VersionStatus]) -> Any:
+async def _registered(
+    response: Response, run: Callable[[], tuple[VersionStatus, dict[str, Any]]]
+) -> Any:
     """Run a registration off the event loop; 201 for a new version, 200 for a known one."""
-    status = await run_in_threadpool(run)
+    status, answer = await run_in_threadpool(run)
     response.status_code = 201 if status.created else 200
-    return status.as_dict()
+    return answer
 
 
 _SPOOL = 1 << 16  # a request body larger than this waits on disk, not in memory
@@ -158,7 +176,12 @@ _EXTENSION_BODY = {
     openapi_extra={**policy(Action.CASE_CREATE), **_EXTENSION_BODY},
 )
 async def register_child(
-    dossier_id: str, root: str, principal: CurrentPrincipal, request: Request, response: Response
+    dossier_id: str,
+    root: str,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+    missing: MissingForm = "hashes",
 ) -> Any:
     """Register a child version of ``root`` sent as the volumes it adds (forwarding a
     received dossier with new documents); the answer is the same as registering it whole.
@@ -169,12 +192,13 @@ async def register_child(
     c: Container = request.app.state.container
     with await _spooled(request, c.settings.dossier_max_manifest_bytes) as body:
 
-        def run() -> VersionStatus:
+        def run() -> tuple[VersionStatus, dict[str, Any]]:
             data = _json(body, N_("the new version is not JSON"))
             with c.uow() as uow:
-                return dossiers.register_extension(
+                status = dossiers.register_extension(
                     uow, dossier_id, root, data, principal=principal, settings=c.settings
                 )
+                return status, dossiers.status_answer(uow, status, missing)
 
         return await _registered(response, run)
 
