@@ -144,10 +144,14 @@ def keystream(seed: bytes, n: int) -> bytes:
     return enc.update(b"\0" * n)
 
 
-def build_dossier(folder: Path, pages: int, seed: int) -> int:
-    """5,253 pages of 150–300 KB in volumes of 250 pages, with a catalogue of documents."""
+def build_dossier(
+    folder: Path, pages: int, seed: int, sizes: tuple[int, int] = (150_000, 300_000)
+) -> int:
+    """5,253 pages of 150–300 KB (``sizes``: another range) in volumes of 250 pages, with a
+    catalogue of documents."""
     marker = folder / ".bench-ok"
-    if marker.exists() and marker.read_text() == f"{pages}:{seed}":
+    tag = f"{pages}:{seed}" if sizes == (150_000, 300_000) else f"{pages}:{seed}:{sizes}"
+    if marker.exists() and marker.read_text() == tag:
         return sum(f.stat().st_size for f in folder.glob("*/*.jpg"))
     discard(folder.parent, folder)
     folder.mkdir(parents=True)
@@ -159,14 +163,14 @@ def build_dossier(folder: Path, pages: int, seed: int) -> int:
         vdir.mkdir()
         count = min(250, pages - v * 250)
         for p in range(count):
-            size = rnd.randint(150_000, 300_000)
+            size = rnd.randint(*sizes)
             (vdir / f"{p + 1:04d}.jpg").write_bytes(keystream(f"{seed}/{v}/{p}".encode(), size))
             total += size
         for first in range(1, count + 1, 10):
             last = min(count, first + 9)
             rows.append(f"{vdir.name},{first},{last},SYN,合成材料 {first}-{last} (synthetic),BENCH")
     (folder / "catalogue.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    marker.write_text(f"{pages}:{seed}")
+    marker.write_text(tag)
     return total
 
 
