@@ -131,6 +131,12 @@ def wait_for_inode_aging(work: Path) -> None:
             time.sleep(left)
 
 
+def machine() -> str:
+    """The line every benchmark here starts with: which machine the figures are from."""
+    host = f"{platform.node()} · {os.cpu_count()} cores · {platform.platform()}"
+    return f"machine: {host} · Python {platform.python_version()}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -494,8 +500,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    host = f"{platform.node()} · {os.cpu_count()} cores · {platform.platform()}"
-    print(f"machine: {host} · Python {platform.python_version()}")
+    print(machine())
     from casebridge.native import sha256 as native  # what hashes the pages here, and why
 
     sha_ni = "with" if native.cpu_has_sha_ni() else "without"

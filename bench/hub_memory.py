@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -126,10 +124,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261128)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    print(
-        f"machine: {platform.node()} · {os.cpu_count()} cores · {platform.platform()}"
-        f" · Python {platform.python_version()}"
-    )
+    print(bt.machine())
     cert = bt.self_signed(args.work)
     small = push_series(args.work, cert, [args.pages] * args.count, args.seed)
     big = push_series(args.work, cert, [args.pages * args.count], args.seed + 1000)

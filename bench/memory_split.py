@@ -27,8 +27,6 @@ A process whose memory followed neither would print 0 in all three. Uses the hel
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -89,10 +87,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261128)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    print(
-        f"machine: {platform.node()} · {os.cpu_count()} cores · {platform.platform()}"
-        f" · Python {platform.python_version()}"
-    )
+    print(bt.machine())
     bt.wait_for_inode_aging(args.work)
     cert = bt.self_signed(args.work)
     rounds: dict[str, list[dict[str, float]]] = {name: [] for name in CASES}
