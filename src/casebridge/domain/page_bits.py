@@ -4,7 +4,7 @@ The hub answers a registration with the pages it still lacks. As a list of hashe
 67 bytes of JSON a page (350 KB for a 5,253-page dossier, all missing on a first push), and
 both sides held it whole — the hub while encoding it, the sender while decoding it into
 thousands of strings — so their memory grew with the page count. As bits it is one bit a page
-(660 bytes, 880 in base64): the hub marks the first place each missing hash appears in the
+(657 bytes, 876 in base64): the hub marks the first place each missing hash appears in the
 manifest, and the sender sends the pages whose bit is set, in manifest order.
 
 Bit ``i`` stands for page ``i`` of the manifest (every page of every document, in order,
