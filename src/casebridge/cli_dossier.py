@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from casebridge.cli_common import JsonFlag, cli_lang, say
-from casebridge.domain.dossier import Manifest
+from casebridge.domain.dossier import Manifest, Volume
 from casebridge.errors import CorruptData, InvalidInput, Problem, Said
 from casebridge.gateway.dossier_client import HubClient, PushResult
 from casebridge.gateway.dossier_folder import (
@@ -90,7 +90,7 @@ def _progress(
         yield advance
 
 
-def _summary(m: Manifest) -> dict[str, Any]:
+def _summary_head(m: Manifest) -> dict[str, Any]:
     return {
         "dossier_id": m.dossier_id,
         "title": m.title,
@@ -98,24 +98,47 @@ def _summary(m: Manifest) -> dict[str, Any]:
         "parent": m.parent,
         "pages": m.page_count,
         "bytes": m.total_bytes,
-        "volumes": [
+    }
+
+
+def _volume_summary(vi: int, v: Volume) -> dict[str, Any]:
+    return {
+        "volume": vi,
+        "title": v.title,
+        "documents": [
             {
-                "volume": vi,
-                "title": v.title,
-                "documents": [
-                    {
-                        "document": di,
-                        "code": d.code,
-                        "title": d.title,
-                        "source_agency": d.source_agency,
-                        "pages": list(v.page_range(di - 1)),
-                    }
-                    for di, d in enumerate(v.documents, 1)
-                ],
+                "document": di,
+                "code": d.code,
+                "title": d.title,
+                "source_agency": d.source_agency,
+                "pages": list(v.page_range(di - 1)),
             }
-            for vi, v in enumerate(m.volumes, 1)
+            for di, d in enumerate(v.documents, 1)
         ],
     }
+
+
+def _summary(m: Manifest) -> dict[str, Any]:
+    return {
+        **_summary_head(m),
+        "volumes": [_volume_summary(vi, v) for vi, v in enumerate(m.volumes, 1)],
+    }
+
+
+def _emit_summary(m: Manifest, **extra: Any) -> None:
+    """``_emit({**_summary(m), **extra})``, the same line written a volume at a time: the
+    summary of a dossier of thousands of documents is never held whole (it made ``dossier
+    pack --json`` larger at 1.2 GB than at 0.3 GB)."""
+
+    def dumps(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    write = sys.stdout.write
+    write(dumps(_summary_head(m))[:-1] + ', "volumes": [')
+    for vi, v in enumerate(m.volumes, 1):
+        write((", " if vi > 1 else "") + dumps(_volume_summary(vi, v)))
+    write("]" + "".join(f", {dumps(k)}: {dumps(value)}" for k, value in extra.items()) + "}\n")
+    sys.stdout.flush()
 
 
 def _print_summary(data: dict[str, Any]) -> None:
@@ -178,11 +201,10 @@ def pack_cmd(
         )
     target = output or folder / MANIFEST_NAME
     write_manifest(manifest, target)
-    data = {**_summary(manifest), "manifest": str(target)}
     if as_json:
-        _emit(data)
+        _emit_summary(manifest, manifest=str(target))
     else:
-        _print_summary(data)
+        _print_summary({**_summary(manifest), "manifest": str(target)})
         out.print(say(N_("manifest written to {path}"), path=target))
 
 
@@ -446,18 +468,15 @@ def show_cmd(
         with _hub_client(hub, token, cacert) as client:
             manifest = client.manifest(target)
             status = client.status(target, manifest.root)
-        data = {
-            **_summary(manifest),
-            "hub_status": status["status"],
-            "missing": len(status["missing"]),
-        }
+        extra = {"hub_status": status["status"], "missing": len(status["missing"])}
     else:
         path = Path(target)
         manifest = read_manifest(path / MANIFEST_NAME if path.is_dir() else path)
-        data = _summary(manifest)
+        extra = {}
     if as_json:
-        _emit(data)
+        _emit_summary(manifest, **extra)
     else:
+        data = {**_summary(manifest), **extra}
         _print_summary(data)
         if "hub_status" in data:
             out.print(

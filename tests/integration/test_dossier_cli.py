@@ -10,7 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from casebridge import cli_dossier
 from casebridge.bootstrap import Container
+from casebridge.gateway.dossier_folder import pack
 from tests.conftest import LiveServer
 from tests.integration.dossier_helpers import demo_token, make_folder
 from tests.integration.test_cli import run_cli
@@ -272,3 +276,23 @@ def test_fast_entry_point_keeps_the_one_line_error_contract(tmp_path: Path) -> N
         check=False,
     )
     assert json.loads(full.stdout)["version"]
+
+
+def test_json_summary_is_written_a_volume_at_a_time_as_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pack --json` and `show --json` write the summary volume by volume (never held
+    whole); the line is exactly what one json.dumps of the whole summary gives."""
+    folder = make_folder(tmp_path / "D-sum", volumes=3, pages=4, size=10)
+    (folder / "catalogue.csv").write_text(
+        "volume,first_page,last_page,code,title,source_agency\n"
+        '01-卷1,1,2,LAJDS,"立案决定书 ""甲""",DEMO350102GA\n'
+        "01-卷1,3,4,XWBL,询问笔录,DEMO350102GA\n",
+        encoding="utf-8",
+    )
+    manifest = pack(folder, dossier_id="D-sum", title="张某案", agency="DEMO350102GA")
+    cli_dossier._emit_summary(manifest, manifest="x/dossier.manifest.json", missing=3)
+    line = capsys.readouterr().out
+    whole = {**cli_dossier._summary(manifest), "manifest": "x/dossier.manifest.json", "missing": 3}
+    assert line == json.dumps(whole, ensure_ascii=False) + "\n"
+    assert [len(v["documents"]) for v in json.loads(line)["volumes"]] == [2, 1, 1]

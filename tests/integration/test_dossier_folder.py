@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from casebridge.domain.page_bits import count_set
 from casebridge.errors import CorruptData, InvalidInput
 from casebridge.gateway.dossier_client import _packs
 from casebridge.gateway.dossier_folder import (
     MANIFEST_NAME,
     mark_pages,
     marked_page_files,
+    marked_pages,
     pack,
     read_manifest,
     verify_folder,
     write_manifest,
 )
+from casebridge.gateway.shelf import FileShelf
 from tests.integration.dossier_helpers import make_folder
 
 
@@ -78,23 +84,34 @@ def test_verify_folder_names_missing_and_altered_pages(tmp_path: Path) -> None:
 
 
 def test_the_pages_a_push_sends_are_marked_then_made_one_at_a_time(tmp_path: Path) -> None:
-    """The hub's list of missing hashes becomes a byte per page; paths and packs are made as
-    the push goes, in manifest order, each page once."""
+    """The hub's list of missing hashes becomes a bit per page; paths and packs are made as
+    the push goes, in manifest order, each page once; a pack is a run of pages, whose pages
+    are made again, the same, when it is sent."""
     folder = make_folder(tmp_path / "D", volumes=3, pages=5, size=100)
     manifest = pack(folder, dossier_id="D-1", title="", agency="")
     located = list(manifest.located_pages())
     wanted = [p.sha256 for _, p in located[3:9]] + [located[0][1].sha256]
-    marks = mark_pages(manifest, reversed(wanted))
-    assert len(marks) == manifest.page_count
-    assert marks.count(1) == len(set(wanted))
-    files = list(marked_page_files(folder, manifest, marks))
+    bits = mark_pages(manifest, reversed(wanted))
+    assert len(bits) == (manifest.page_count + 7) // 8
+    assert count_set(bits) == len(set(wanted))
+    files = list(marked_page_files(folder, manifest, bits))
     in_order = [located[0], *located[3:9]]
     assert [(sha, size) for _, sha, size in files] == [(p.sha256, p.size) for _, p in in_order]
     for path, sha, _ in files:
         assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha
-    packs = list(_packs(files, 250))
-    assert [len(p) for p in packs] == [2, 2, 2, 1]
-    assert [f for p in packs for f in p] == files
+    packs = list(_packs(marked_pages(folder, manifest, bits), 250))
+    assert [(p.first, p.stop, p.count, p.nbytes) for p in packs] == [
+        (0, 4, 2, 200),  # pages 0 and 3 (1 and 2 are not marked)
+        (4, 6, 2, 200),
+        (6, 8, 2, 200),  # crosses from volume 1 into volume 2
+        (8, 9, 1, 100),
+    ]
+    again = [
+        (path, sha, size)
+        for p in packs
+        for _, path, sha, size in marked_pages(folder, manifest, bits, p.first, p.stop)
+    ]
+    assert again == files
     with pytest.raises(CorruptData):
         mark_pages(manifest, ["0" * 64])
 
@@ -130,3 +147,34 @@ def test_files_hashed_in_groups_give_each_files_own_hash_and_size(
     assert got == want
     with pytest.raises(FileNotFoundError):
         dossier_folder._hash_all(paths, None)
+
+
+def test_the_file_shelf_gives_back_what_it_was_given_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes put from several threads at once come back each under its key; the file has
+    no name from the start and its descriptor closes with the shelf."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    shelf = FileShelf()
+    assert list(tmp_path.iterdir()) == []  # unlinked at once
+    blobs = [bytes([i]) * (i * 997 % 70_000 + 1) for i in range(64)]
+    with ThreadPoolExecutor(4) as pool:
+        keys = list(pool.map(shelf.put, blobs))
+    assert sorted(keys) == list(range(64))
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(shelf.get, keys)) == blobs
+    fd = shelf._fd
+    os.fstat(fd)
+    shelf.close()
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        os.fstat(fd)
+
+
+def test_a_manifest_file_cut_inside_a_character_is_refused_clearly(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "D", volumes=1, pages=2, size=10)
+    manifest = pack(folder, dossier_id="D-1", title="张某盗窃案", agency="")
+    raw = manifest.canonical()
+    cut = raw.index("张".encode()) + 1  # inside the three bytes of 张
+    (tmp_path / "cut.json").write_bytes(raw[:cut])
+    with pytest.raises(InvalidInput, match="is not JSON"):
+        read_manifest(tmp_path / "cut.json")

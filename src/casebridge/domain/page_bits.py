@@ -18,7 +18,14 @@ from collections.abc import Iterable
 
 from casebridge.domain.dossier import Manifest
 
-__all__ = ["BitsMismatch", "first_places", "marks_from_bits"]
+__all__ = [
+    "BitsMismatch",
+    "checked_bits",
+    "count_set",
+    "first_places",
+    "is_set",
+    "marks_from_bits",
+]
 
 
 class BitsMismatch(ValueError):
@@ -47,18 +54,31 @@ def first_places(manifest: Manifest, hashes: Iterable[str]) -> bytes:
     return bytes(bits)
 
 
-def marks_from_bits(bits: bytes, page_count: int) -> bytearray:
-    """One byte per page (1 where the bit is set), as the sender walks the manifest.
-
-    Raises :class:`BitsMismatch` unless ``bits`` is exactly one bit per page of a manifest
-    of ``page_count`` pages, unused bits of the last byte clear.
-    """
+def checked_bits(bits: bytes, page_count: int) -> bytes:
+    """``bits``, if they are exactly one bit per page of a manifest of ``page_count``
+    pages, unused bits of the last byte clear; else :class:`BitsMismatch`."""
     if len(bits) != (page_count + 7) // 8:
         raise BitsMismatch(
             f"{len(bits)} bytes of bits for {page_count} pages (expected {(page_count + 7) // 8})"
         )
     if page_count % 8 and bits[-1] >> (page_count % 8):
         raise BitsMismatch(f"a bit is set past page {page_count}")
+    return bits
+
+
+def is_set(bits: bytes, i: int) -> bool:
+    """Whether page ``i``'s bit is set."""
+    return bool(bits[i >> 3] >> (i & 7) & 1)
+
+
+def count_set(bits: bytes) -> int:
+    """How many pages are marked."""
+    return int.from_bytes(bits, "little").bit_count()
+
+
+def marks_from_bits(bits: bytes, page_count: int) -> bytearray:
+    """One byte per page (1 where the bit is set): :func:`checked_bits`, spelled out."""
+    checked_bits(bits, page_count)
     marks = bytearray(page_count)
     for i, byte in enumerate(bits):
         if byte:

@@ -43,11 +43,11 @@ from casebridge.domain.dossier import (
     PageRef,
     Volume,
     extends,
-    loads_manifest_file,
-    manifest_from_dict,
+    manifest_from_file,
     volume_to_dict,
 )
 from casebridge.domain.dossier_pack import FRAME_HEADER, MEDIA_TYPE, frame_header
+from casebridge.domain.page_bits import count_set
 from casebridge.errors import (
     AuthenticationRequired,
     CasebridgeError,
@@ -64,10 +64,12 @@ from casebridge.gateway.dossier_folder import (
     hash_file,
     mark_bits,
     mark_pages,
-    marked_page_files,
+    marked_pages,
     page_path,
+    volume_dir,
     write_manifest,
 )
+from casebridge.gateway.shelf import FileShelf
 from casebridge.i18n import N_, accept_language
 from casebridge.native import sha256 as native_sha256
 from casebridge.native.sha256 import digests as sha256_digests
@@ -122,7 +124,7 @@ def _added_volumes(manifest: Manifest, base: Manifest | None) -> tuple[Volume, .
     k = len(base.volumes)
     if len(manifest.volumes) <= k or not extends(manifest, base):
         return None
-    return manifest.volumes[k:]
+    return tuple(manifest.volumes[k:])
 
 
 def _raise_for(resp: httpx.Response) -> None:
@@ -219,7 +221,8 @@ class HubClient:
     def manifest(self, dossier_id: str, root: str | None = None) -> Manifest:
         if root is None:
             root = str(self.status(dossier_id)["merkle_root"])
-        # Spooled to a file and parsed one volume at a time (see loads_manifest_from).
+        # Spooled to a file, parsed one volume at a time, each volume shelved as it is parsed
+        # (manifest_from_file): this process never holds the manifest whole.
         with (
             tempfile.SpooledTemporaryFile(max_size=1 << 16) as tmp,
             self.http.stream(
@@ -232,8 +235,7 @@ class HubClient:
             for chunk in resp.iter_bytes():
                 tmp.write(chunk)
             tmp.seek(0)
-            data = loads_manifest_file(tmp)
-        manifest, _ = manifest_from_dict(data)
+            manifest, _ = manifest_from_file(tmp, shelf=FileShelf())
         if manifest is None or manifest.root != root:
             raise CorruptData(
                 N_("hub sent a manifest for {dossier} that does not match {root}"),
@@ -368,14 +370,16 @@ class HubClient:
         on_pack: Callable[[int, int, PushResult], None] | None,
         on_bytes: Progress | None,
     ) -> PushResult:
-        # What the hub lacks, as one byte per page (the hub answers in bits: one a page); the
-        # packs are made as they are sent, so this side holds no list of thousands of pages.
+        # What the hub lacks, as one bit per page (as the hub answers). A pack is planned as
+        # a run of pages and its pages are made again as it is sent: this side holds no list
+        # of pages, not even of the packs in flight.
         if "missing_bits" in answer:
-            marks = mark_bits(manifest, answer.pop("missing_bits"))
+            bits = mark_bits(manifest, answer.pop("missing_bits"))
         else:  # a hub that answers with hashes only
-            marks = mark_pages(manifest, answer.pop("missing"))
-        result = PushResult(manifest.dossier_id, manifest.root, manifest.page_count, marks.count(1))
-        packs = _packs(marked_page_files(folder, manifest, marks), pack_bytes)
+            bits = mark_pages(manifest, answer.pop("missing"))
+        missing = count_set(bits)
+        result = PushResult(manifest.dossier_id, manifest.root, manifest.page_count, missing)
+        packs = _packs(marked_pages(folder, manifest, bits), pack_bytes)
         url = f"/api/v1/dossiers/{manifest.dossier_id}/versions/{manifest.root}/packs"
         throttle = _Throttle(bwlimit)
         lock = threading.Lock()
@@ -400,7 +404,7 @@ class HubClient:
                 conn.putheader("Content-Type", MEDIA_TYPE)
                 conn.putheader("Content-Length", str(length))
                 conn.endheaders()
-                for path, h, size in pack:
+                for _, path, h, size in marked_pages(folder, manifest, bits, pack.first, pack.stop):
                     # The frame's header and its page go out in one send: one write and one
                     # run of TLS records, not a 40-byte record of its own per page.
                     view = buffer(FRAME_HEADER + size)
@@ -425,7 +429,7 @@ class HubClient:
             return reply
 
         def send(pack: _Pack) -> None:
-            length = sum(FRAME_HEADER + size for _, _, size in pack)
+            length = pack.nbytes + FRAME_HEADER * pack.count
             try:
                 status, headers, content = post(pack, length)
             except (OSError, http.client.HTTPException) as exc:
@@ -436,14 +440,14 @@ class HubClient:
             _raise_for(httpx.Response(status, headers=headers, content=content))
             ack = json.loads(content)
             with lock:
-                result.pages_sent += len(pack)
+                result.pages_sent += pack.count
                 result.bytes_sent += length
                 result.packs_sent += 1
                 result.status = ack["status"]
                 if ack["status"] == "complete":
                     complete_seen.append(True)
                 if on_pack:
-                    on_pack(len(pack), length, result)
+                    on_pack(pack.count, length, result)
 
         sent = 0
         with ThreadPoolExecutor(self.parallel) as pool:
@@ -492,10 +496,8 @@ class HubClient:
         out.mkdir(parents=True, exist_ok=True)
         chosen = manifest.select(documents or None)
         result = PullResult(dossier_id, manifest.root, folder=str(out))
-        for vi, vol in enumerate(manifest.volumes, 1):
-            page_path(out, PageRef("", vi, vol.title, 1, "", 1, "x"), manifest).parent.mkdir(
-                parents=True, exist_ok=True
-            )
+        for vi, title in enumerate(manifest.volume_titles, 1):
+            (out / volume_dir(vi, title)).mkdir(parents=True, exist_ok=True)
         query = {"documents": ",".join(f"{v}.{d}" for v, d in documents)} if documents else None
         url = f"/api/v1/dossiers/{dossier_id}/versions/{manifest.root}/content"
         lock = threading.Lock()
@@ -670,21 +672,32 @@ class HubClient:
             conn.close()
 
 
-_Pack = list[tuple[str, str, int]]  # (path, hash, size) of each page
+@dataclass(frozen=True, slots=True)
+class _Pack:
+    """The marked pages from index ``first`` to ``stop`` (excluded) of the manifest."""
+
+    first: int
+    stop: int
+    count: int  # pages sent
+    nbytes: int  # their bytes, without the frames' headers
 
 
-def _packs(pages: Iterable[tuple[str, str, int]], pack_bytes: int) -> Iterator[_Pack]:
-    """Pages grouped in order into packs of at most ``pack_bytes`` (or one larger page)."""
-    current: _Pack = []
-    current_bytes = 0
-    for path, sha, size in pages:
-        if current and current_bytes + size > pack_bytes:
-            yield current
-            current, current_bytes = [], 0
-        current.append((path, sha, size))
-        current_bytes += size
-    if current:
-        yield current
+def _packs(pages: Iterable[tuple[int, str, str, int]], pack_bytes: int) -> Iterator[_Pack]:
+    """Pages (:func:`marked_pages`) grouped in order into packs of at most ``pack_bytes``
+    (or one larger page)."""
+    first = count = nbytes = 0
+    stop = 0
+    for i, _, _, size in pages:
+        if count and nbytes + size > pack_bytes:
+            yield _Pack(first, stop, count, nbytes)
+            count = nbytes = 0
+        if not count:
+            first = i
+        count += 1
+        nbytes += size
+        stop = i + 1
+    if count:
+        yield _Pack(first, stop, count, nbytes)
 
 
 def _ranges(chosen: PagePlan, streams: int) -> list[tuple[int, int]]:
@@ -753,8 +766,8 @@ class _PageWriter:
         self._bufs = [bytearray(largest) for _ in range(slots)]
         self._held: list[tuple[PageRef, Page, memoryview]] = []
         self._dirs = {
-            vi: str(page_path(out, PageRef("", vi, v.title, 1, "", 1, "x"), manifest).parent)
-            for vi, v in enumerate(manifest.volumes, 1)
+            vi: str(out / volume_dir(vi, title))
+            for vi, title in enumerate(manifest.volume_titles, 1)
         }
 
     def take(self, recv_into: Callable[[memoryview], int], early: bytes, length: int) -> None:

@@ -32,13 +32,14 @@ from casebridge.domain.dossier import (
     Page,
     PageRef,
     Pages,
+    ShelvedVolumes,
     Volume,
-    loads_manifest_file,
-    manifest_from_dict,
+    manifest_from_file,
     union,
 )
-from casebridge.domain.page_bits import BitsMismatch, first_places, marks_from_bits
+from casebridge.domain.page_bits import BitsMismatch, checked_bits, first_places, is_set
 from casebridge.errors import CorruptData, InvalidInput, Problem, Said
+from casebridge.gateway.shelf import FileShelf
 from casebridge.i18n import N_
 from casebridge.native import sha256 as native_sha256
 from casebridge.native.sha256 import digests as sha256_digests
@@ -181,7 +182,7 @@ def volume_dir(index: int, title: str) -> str:
 
 
 def page_path(root: Path, ref: PageRef, manifest: Manifest) -> Path:
-    return root / volume_dir(ref.volume, manifest.volumes[ref.volume - 1].title) / ref.name
+    return root / volume_dir(ref.volume, manifest.volume_titles[ref.volume - 1]) / ref.name
 
 
 @dataclass(frozen=True)
@@ -193,27 +194,40 @@ class _CatRow:
     source: str
 
 
-def _catalogue(folder: Path, problems: list[Problem]) -> dict[str, list[_CatRow]]:
-    path = folder / CATALOGUE
-    if not path.exists():
-        return {}
-    out: dict[str, list[_CatRow]] = {}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        for n, row in enumerate(csv.DictReader(fh), 2):
-            try:
-                first, last = int(row["first_page"]), int(row["last_page"])
-                out.setdefault(row["volume"], []).append(
-                    _CatRow(first, last, row["code"], row["title"], row["source_agency"])
+class _Catalogue:
+    """FOLDER/catalogue.csv: checked whole once, then read again for each volume's rows
+    (a catalogue lists every document of the dossier: held whole, it made ``pack`` larger
+    for larger dossiers; a re-read is ~1 ms a volume)."""
+
+    def __init__(self, folder: Path, problems: list[Problem]) -> None:
+        self.path = folder / CATALOGUE
+        self.exists = self.path.exists()
+        for n, got in self._rows():
+            if got is not None:
+                continue
+            problems.append(
+                Problem(
+                    f"{CATALOGUE} line {n}",
+                    Said(N_("needs volume,first_page,last_page,code,title,source_agency")),
+                    rule="catalogue",
                 )
-            except (KeyError, ValueError, TypeError):
-                problems.append(
-                    Problem(
-                        f"{CATALOGUE} line {n}",
-                        Said(N_("needs volume,first_page,last_page,code,title,source_agency")),
-                        rule="catalogue",
-                    )
-                )
-    return out
+            )
+
+    def _rows(self) -> Iterator[tuple[int, tuple[str, _CatRow] | None]]:
+        if not self.exists:
+            return
+        with self.path.open(newline="", encoding="utf-8-sig") as fh:
+            for n, row in enumerate(csv.DictReader(fh), 2):
+                try:
+                    first, last = int(row["first_page"]), int(row["last_page"])
+                    made = _CatRow(first, last, row["code"], row["title"], row["source_agency"])
+                    yield n, (row["volume"], made)
+                except (KeyError, ValueError, TypeError):
+                    yield n, None
+
+    def get(self, volume: str) -> list[_CatRow]:
+        """The rows of one volume, in the file's order."""
+        return [got[1] for _, got in self._rows() if got is not None and got[0] == volume]
 
 
 def _documents(
@@ -307,34 +321,40 @@ def pack(
     problems: list[Problem] = []
     if not folder.is_dir():
         raise InvalidInput(N_("{folder} is not a folder"), params={"folder": folder})
-    known = {v.title: v for v in extends.volumes} if extends else {}
-    cat = _catalogue(folder, problems)
+    received = extends.volumes if extends else ()
+    known = {t: i for i, t in enumerate(extends.volume_titles)} if extends else {}
+    cat = _Catalogue(folder, problems)
     subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     new_dirs = [d for d in subdirs if d.name not in known]
     for d in subdirs:
         if d.name in known:
-            problems.extend(_differs(d, known[d.name]))
+            problems.extend(_differs(d, received[known[d.name]]))
     for d in new_dirs:  # every problem first, before any hashing
         _page_files(d, problems)
     if problems:
         raise InvalidInput(N_("cannot pack {folder}"), problems=problems, params={"folder": folder})
-    # One volume at a time (hundreds of pages): what is held for the pages already done is
-    # only their packed form, so memory does not grow with the size of the dossier.
-    volumes = []
-    for d in new_dirs:
-        files = _page_files(d, problems)
-        digests = _hash_all([f"{d}/{name}" for name, _ in files], on_progress)
-        pages = [
-            Page(name, media, size, sha)
-            for (name, media), (sha, size) in zip(files, digests, strict=True)
-        ]
-        del files, digests
-        volumes.append(Volume(d.name, _documents(d.name, pages, cat.get(d.name), agency, problems)))
+
+    def hashed() -> Iterator[Volume]:
+        """One volume at a time (hundreds of pages), each shelved as soon as it is made:
+        nothing of the pages already done is held, so memory does not grow with the size
+        of the dossier."""
+        for d in new_dirs:
+            files = _page_files(d, problems)
+            digests = _hash_all([f"{d}/{name}" for name, _ in files], on_progress)
+            pages = [
+                Page(name, media, size, sha)
+                for (name, media), (sha, size) in zip(files, digests, strict=True)
+            ]
+            del files, digests
+            yield Volume(d.name, _documents(d.name, pages, cat.get(d.name), agency, problems))
+
+    if extends is not None:
+        child = union(extends, hashed(), title=title or None)
+    else:
+        child = Manifest(dossier_id, title, ShelvedVolumes.shelve(FileShelf(), hashed()))
     if problems:
         raise InvalidInput(N_("cannot pack {folder}"), problems=problems, params={"folder": folder})
-    if extends is not None:
-        return union(extends, volumes, title=title or None)
-    return Manifest(dossier_id, title, tuple(volumes)).sealed()
+    return child.sealed()
 
 
 def _page_files(d: Path, problems: list[Problem]) -> list[tuple[str, str]]:
@@ -387,17 +407,16 @@ def read_manifest(path: Path, *, trust_root: bool = False) -> Manifest:
     own copy and refuses a root that differs), so a Merkle pass here would prove nothing.
     """
     try:
-        with path.open("rb") as fh:
-            data = loads_manifest_file(fh)  # one volume at a time
+        with path.open("rb") as fh:  # one volume at a time, each shelved as it is parsed
+            manifest, problems = manifest_from_file(fh, trust_root=trust_root, shelf=FileShelf())
     except FileNotFoundError:
         raise InvalidInput(
             N_("no manifest at {path}; run `casebridge dossier pack` first"), params={"path": path}
         ) from None
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # cut inside a character
         raise InvalidInput(
             N_("{path} is not JSON: {error}"), params={"path": path, "error": exc}
         ) from None
-    manifest, problems = manifest_from_dict(data, trust_root=trust_root)
     if manifest is None:
         raise InvalidInput(
             N_("{path} is not a valid manifest"),
@@ -442,25 +461,24 @@ def verify_folder(
     return FolderCheck(manifest.page_count, manifest.total_bytes, [p.message for p in bad], bad)
 
 
-def mark_pages(manifest: Manifest, hashes: Iterable[str]) -> bytearray:
-    """One byte per page of the manifest, in order: 1 at the first place each of these
-    hashes appears. The hub's list of the pages it lacks (from a hub that does not answer
-    in bits: :func:`mark_bits`) becomes 5 KB for 5,253 pages, and the list of thousands of
-    hash strings can go."""
+def mark_pages(manifest: Manifest, hashes: Iterable[str]) -> bytes:
+    """One bit per page of the manifest, in order (:mod:`casebridge.domain.page_bits`): set
+    at the first place each of these hashes appears. The hub's list of the pages it lacks
+    (from a hub that does not answer in bits: :func:`mark_bits`) becomes 657 bytes for 5,253
+    pages, and the list of thousands of hash strings can go."""
     try:
-        bits = first_places(manifest, hashes)
+        return first_places(manifest, hashes)
     except KeyError as exc:
         raise CorruptData(
             N_("page {sha} is not in the manifest"), params={"sha": exc.args[0]}
         ) from None
-    return marks_from_bits(bits, manifest.page_count)
 
 
-def mark_bits(manifest: Manifest, encoded: str) -> bytearray:
+def mark_bits(manifest: Manifest, encoded: str) -> bytes:
     """:func:`mark_pages` from the hub's answer in bits (``missing_bits``: base64, one bit
-    a page, :mod:`casebridge.domain.page_bits`)."""
+    a page), checked against the manifest."""
     try:
-        return marks_from_bits(base64.b64decode(encoded, validate=True), manifest.page_count)
+        return checked_bits(base64.b64decode(encoded, validate=True), manifest.page_count)
     except (ValueError, BitsMismatch) as exc:  # binascii.Error is a ValueError
         raise CorruptData(
             N_("the hub's list of missing pages does not fit the manifest: {error}"),
@@ -468,18 +486,35 @@ def mark_bits(manifest: Manifest, encoded: str) -> bytearray:
         ) from None
 
 
-def marked_page_files(
-    folder: Path, manifest: Manifest, marks: bytearray
-) -> Iterator[tuple[str, str, int]]:
-    """(path, hash, size) of each marked page (:func:`mark_pages`), in manifest order, in a
-    folder laid out like the manifest; made one at a time, not held."""
+def marked_pages(
+    folder: Path, manifest: Manifest, bits: bytes, first: int = 0, stop: int | None = None
+) -> Iterator[tuple[int, str, str, int]]:
+    """(index, path, hash, size) of each marked page (:func:`mark_pages`) whose index in
+    the manifest is in ``[first, stop)``, in manifest order, in a folder laid out like the
+    manifest; made one at a time, not held (a push plans its packs as such runs of pages
+    and makes each pack's pages again as it sends it)."""
+    stop = manifest.page_count if stop is None else stop
     pos = 0
-    for vi, vol in enumerate(manifest.volumes, 1):
+    for vi, count in enumerate(manifest.volume_page_counts, 1):
+        if pos >= stop:
+            return
+        if pos + count <= first:  # not even loaded
+            pos += count
+            continue
+        vol = manifest.volumes[vi - 1]
         base = f"{folder}/{volume_dir(vi, vol.title)}/"
         for doc in vol.documents:
-            n = len(doc.pages)
-            if any(marks[pos : pos + n]):
-                for i, page in enumerate(doc.pages, pos):
-                    if marks[i]:
-                        yield base + page.name, page.sha256, page.size
-            pos += n
+            lo, hi = max(pos, first), min(pos + len(doc.pages), stop)
+            if any(is_set(bits, i) for i in range(lo, hi)):
+                for i, page in enumerate(doc.pages[lo - pos : hi - pos], lo):
+                    if is_set(bits, i):
+                        yield i, base + page.name, page.sha256, page.size
+            pos += len(doc.pages)
+
+
+def marked_page_files(
+    folder: Path, manifest: Manifest, bits: bytes
+) -> Iterator[tuple[str, str, int]]:
+    """(path, hash, size) of each marked page: :func:`marked_pages` of the whole manifest."""
+    for _, path, sha, size in marked_pages(folder, manifest, bits):
+        yield path, sha, size
