@@ -27,6 +27,7 @@ from casebridge.domain.dossier import (
     validate,
 )
 from casebridge.domain.merkle import leaf_hash
+from casebridge.domain.page_table import _sorted_positions
 
 
 def _h(data: bytes) -> str:
@@ -242,3 +243,15 @@ def test_a_parsed_manifest_is_packed_and_still_validates_naming_pages() -> None:
     found = validate(parsed, max_bytes=10**9, max_page_bytes=10**6)
     assert {p.rule for p in found} == {"digest", "media-type"}
     assert all("volume 2" in p.where and "document 1" in p.where for p in found)
+
+
+@settings(max_examples=80)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5)), max_size=300))
+def test_digests_are_sorted_by_first_byte_runs_as_a_plain_stable_sort_would(
+    draws: list[tuple[int, int]],
+) -> None:
+    """Few first bytes and many repeats: runs of equal first bytes and equal digests."""
+    data = b"".join(bytes([a]) + bytes([b]) * 31 for a, b in draws)
+    n = len(draws)
+    want = sorted(range(n), key=lambda i: data[32 * i : 32 * i + 32])
+    assert list(_sorted_positions(data, n)) == want
