@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from casebridge.domain.dossier import Document, Manifest, Page, Volume
-from casebridge.domain.page_bits import BitsMismatch, first_places, marks_from_bits
+from casebridge.domain.page_bits import (
+    BitsMismatch,
+    MissingPages,
+    first_places,
+    first_places_flagged,
+    marks_from_bits,
+)
 
 
 def _manifest(contents: list[list[bytes]]) -> Manifest:
@@ -84,3 +90,28 @@ def test_marks_are_the_first_place_of_each_chosen_hash(
         expected.append(1 if d in chosen and d not in seen else 0)
         seen.add(d)
     assert list(marks) == expected
+
+
+@given(
+    st.lists(st.lists(st.binary(min_size=1, max_size=3), min_size=1, max_size=12), min_size=1),
+    st.data(),
+)
+def test_missing_pages_as_flags_list_and_mark_as_the_hashes_would(
+    contents: list[list[bytes]], data: st.DataObject
+) -> None:
+    """The hub's flags over distinct pages read as the list of hashes (in order of first
+    appearance), and give the same bits as the hashes do."""
+    m = _manifest(contents)
+    distinct = m.distinct_pages()
+    flat = [d for vol in contents for d in vol]
+    chosen = data.draw(st.sets(st.sampled_from(flat)))
+    flags = bytearray(distinct.packed_count)
+    for d in chosen:
+        flags[distinct.position(_sha(d))] = 1
+    missing = MissingPages(distinct, flags)
+    wanted = {_sha(d) for d in chosen}
+    in_order = [h for h in distinct if h in wanted]
+    assert list(missing) == in_order
+    assert missing == in_order
+    assert len(missing) == len(chosen)
+    assert first_places_flagged(m, missing) == first_places(m, in_order)

@@ -14,15 +14,18 @@ first place only, so each missing page is sent once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from typing import overload
 
-from casebridge.domain.dossier import Manifest
+from casebridge.domain.dossier import Manifest, PageSizes
 
 __all__ = [
     "BitsMismatch",
+    "MissingPages",
     "checked_bits",
     "count_set",
     "first_places",
+    "first_places_flagged",
     "is_set",
     "marks_from_bits",
 ]
@@ -87,3 +90,65 @@ def marks_from_bits(bits: bytes, page_count: int) -> bytearray:
                 if byte >> b & 1:
                     marks[base + b] = 1
     return marks
+
+
+class MissingPages(Sequence[str]):
+    """The distinct pages of a version that the hub lacks, as one flag per distinct page
+    (:meth:`PageSizes.position`), read as the list of their hashes in order of first
+    appearance.
+
+    On a first registration every page is missing: as a list, 5,253 hash strings (600 KB,
+    and a set of them again to mark the bits), small objects that stayed in the hub's heap
+    after the request. The flags are one buffer; hashes are made only for an answer that
+    lists them (``?missing=hashes``)."""
+
+    def __init__(self, distinct: PageSizes, flags: bytearray) -> None:
+        self.distinct, self.flags = distinct, flags
+        self._count = flags.count(1)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[str]:
+        flags, key_at = self.flags, self.distinct.key_at
+        return (key_at(k) for k in self.distinct.positions_in_order() if flags[k])
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        return list(self)[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"MissingPages({len(self)} of {len(self.flags)})"
+
+
+def first_places_flagged(manifest: Manifest, missing: MissingPages) -> bytes:
+    """:func:`first_places` of :class:`MissingPages`, with no hash string made."""
+    todo = bytearray(missing.flags)  # cleared as each is placed
+    left = len(missing)
+    find = missing.distinct.position_of
+    bits = bytearray((manifest.page_count + 7) // 8)
+    pos = 0
+    for vol in manifest.volumes:
+        for doc in vol.documents:
+            if not left:
+                return bytes(bits)
+            for digest in doc.pages.digests():
+                k = find(digest)
+                if k >= 0 and todo[k]:
+                    todo[k] = 0
+                    left -= 1
+                    bits[pos >> 3] |= 1 << (pos & 7)
+                pos += 1
+    return bytes(bits)

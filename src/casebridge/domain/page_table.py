@@ -313,6 +313,13 @@ class PageSizes(Mapping[str, int]):
             return -1
         if raw.hex() != key:  # upper-case digits: not the hash as manifests spell it
             return -1
+        return self.position_of(raw)
+
+    def position_of(self, raw: bytes | bytearray) -> int:
+        """:meth:`position` of a 32-byte digest (no hex made: a walk of a manifest's packed
+        digests looks them up as they are)."""
+        if len(raw) != 32:
+            return -1
         keys = self._keys
         lo, hi = self._buckets[raw[0]], self._buckets[raw[0] + 1]
         while lo < hi:
@@ -325,6 +332,15 @@ class PageSizes(Mapping[str, int]):
             else:
                 return mid
         return -1
+
+    @property
+    def packed_count(self) -> int:
+        """How many keys have a :meth:`position` (all of them in a valid manifest)."""
+        return len(self._sizes)
+
+    def positions_in_order(self) -> Iterator[int]:
+        """The :meth:`position` of each key, in order of first appearance."""
+        return iter(self._order)
 
     def key_at(self, i: int) -> str:
         """The hash at :meth:`position` ``i``."""

@@ -14,7 +14,7 @@ import contextlib
 import threading
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -37,7 +37,7 @@ from casebridge.domain.dossier import (
     validate,
 )
 from casebridge.domain.dossier_pack import PackReader
-from casebridge.domain.page_bits import first_places
+from casebridge.domain.page_bits import MissingPages, first_places, first_places_flagged
 from casebridge.domain.page_table import PageSizes
 from casebridge.errors import (
     AlteredData,
@@ -110,7 +110,7 @@ class VersionStatus:
     status: str
     page_count: int
     total_bytes: int
-    missing: list[str]
+    missing: Sequence[str]  # a list, or MissingPages (flags, hashes made when listed)
     created: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -121,7 +121,7 @@ class VersionStatus:
             "status": self.status,
             "page_count": self.page_count,
             "total_bytes": self.total_bytes,
-            "missing": self.missing,
+            "missing": list(self.missing),
             "created": self.created,
         }
 
@@ -307,7 +307,10 @@ def status_answer(uow: UnitOfWork, status: VersionStatus, missing: str) -> dict[
     if missing == "bits":
         manifest = load_manifest(uow, status.dossier_id, status.merkle_root)
         del answer["missing"]
-        bits = first_places(manifest, status.missing)
+        if isinstance(status.missing, MissingPages):
+            bits = first_places_flagged(manifest, status.missing)
+        else:
+            bits = first_places(manifest, status.missing)
         answer["missing_bits"] = base64.b64encode(bits).decode("ascii")
         answer["missing_count"] = len(status.missing)
     return answer
@@ -327,8 +330,10 @@ def _status(
 ) -> VersionStatus:
     """The version's status; ``candidates``: the only pages that can be missing (a child of
     a complete parent: the pages it adds), so that thousands of held ones are not asked for."""
-    wanted = manifest.distinct_pages() if candidates is None else candidates
-    missing = uow.dossiers.missing(wanted)
+    if candidates is None:
+        missing = _missing(uow, manifest.distinct_pages())
+    else:
+        missing = uow.dossiers.missing(candidates)
     _settle(version, len(missing))
     return VersionStatus(
         manifest.dossier_id,
@@ -339,6 +344,25 @@ def _status(
         manifest.total_bytes,
         missing,
     )
+
+
+def _missing(uow: UnitOfWork, distinct: PageSizes) -> Sequence[str]:
+    """Which distinct pages of a version the hub lacks: flags (:class:`MissingPages`),
+    asked of the database a chunk of hashes at a time."""
+    n = distinct.packed_count
+    if n != len(distinct):  # a hash that does not pack: no valid manifest, the plain list
+        return uow.dossiers.missing(distinct)
+    flags = bytearray(n)
+    for lo in range(0, n, _ASK):
+        chunk = [distinct.key_at(k) for k in range(lo, min(lo + _ASK, n))]
+        held = uow.dossiers.present(chunk)
+        for k, sha in enumerate(chunk, lo):
+            if sha not in held:
+                flags[k] = 1
+    return MissingPages(distinct, flags)
+
+
+_ASK = 900  # hashes made and asked about at once (the repository's chunk)
 
 
 def _could_miss(
