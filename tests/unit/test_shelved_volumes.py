@@ -13,7 +13,10 @@ import json
 import pytest
 
 from casebridge.domain.dossier import (
+    Document,
     Manifest,
+    Page,
+    Pages,
     ShelvedVolumes,
     Volume,
     extends,
@@ -163,3 +166,15 @@ def test_pages_of_every_volume_are_found_after_the_others_were_evicted() -> None
     order = [i for k in range(len(want) // 2) for i in (k, len(want) - 1 - k)]
     assert [plan[i] for i in order] == [want[i] for i in order]
     assert _pages(1, "zz")[0] not in [p for _, p in plan]
+
+
+def test_pages_that_do_not_pack_are_shelved_as_they_are() -> None:
+    """A page with an upper-case hash keeps the document's pages loose (the manifest is
+    invalid and validate() must see it as it came): shelved and loaded, still loose."""
+    loose = Pages([Page("1.jpg", "image/jpeg", 3, "AB" * 32), Page("2.jpg", "image/png", 1, "x")])
+    assert not loose.packed
+    vol = Volume("卷", (Document("C", "t", "A", loose),))
+    again = ShelvedVolumes.shelve(_DictShelf(), [vol])[0]
+    assert again == vol
+    assert not again.documents[0].pages.packed
+    assert list(again.documents[0].pages) == list(loose)

@@ -98,6 +98,9 @@ class Document:
         if type(self.pages) is not Pages:
             object.__setattr__(self, "pages", Pages(self.pages))
 
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled by the fields (shelved volumes)
+        return Document, (self.code, self.title, self.source_agency, self.pages)
+
 
 @dataclass(frozen=True, slots=True)
 class Volume:
@@ -105,6 +108,9 @@ class Volume:
 
     title: str
     documents: tuple[Document, ...]
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled by the fields (shelved volumes)
+        return Volume, (self.title, self.documents)
 
     def page_range(self, doc_index: int) -> tuple[int, int]:
         """First and last page number of a document within this volume (1-based)."""
