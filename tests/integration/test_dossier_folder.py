@@ -10,9 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from casebridge.domain.page_bits import count_set
+from casebridge.domain.page_bits import count_set, is_set
 from casebridge.errors import CorruptData, InvalidInput
+from casebridge.gateway import dossier_folder
 from casebridge.gateway.dossier_client import _packs
 from casebridge.gateway.dossier_folder import (
     MANIFEST_NAME,
@@ -178,3 +181,12 @@ def test_a_manifest_file_cut_inside_a_character_is_refused_clearly(tmp_path: Pat
     (tmp_path / "cut.json").write_bytes(raw[:cut])
     with pytest.raises(InvalidInput, match="is not JSON"):
         read_manifest(tmp_path / "cut.json")
+
+
+@given(st.binary(min_size=1, max_size=6), st.data())
+def test_a_run_of_pages_is_marked_if_any_of_its_bits_is(bits: bytes, data: st.DataObject) -> None:
+    """The push's planning skips unmarked volumes and documents a byte at a time."""
+    n = 8 * len(bits)
+    lo = data.draw(st.integers(0, n))
+    hi = data.draw(st.integers(lo, n))
+    assert dossier_folder._any_set(bits, lo, hi) == any(is_set(bits, i) for i in range(lo, hi))

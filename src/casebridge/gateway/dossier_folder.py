@@ -498,18 +498,31 @@ def marked_pages(
     for vi, count in enumerate(manifest.volume_page_counts, 1):
         if pos >= stop:
             return
-        if pos + count <= first:  # not even loaded
-            pos += count
+        if pos + count <= first or not _any_set(bits, max(pos, first), min(pos + count, stop)):
+            pos += count  # nothing to send here: the volume is not even loaded
             continue
         vol = manifest.volumes[vi - 1]
         base = f"{folder}/{volume_dir(vi, vol.title)}/"
         for doc in vol.documents:
             lo, hi = max(pos, first), min(pos + len(doc.pages), stop)
-            if any(is_set(bits, i) for i in range(lo, hi)):
+            if _any_set(bits, lo, hi):
                 for i, page in enumerate(doc.pages[lo - pos : hi - pos], lo):
                     if is_set(bits, i):
                         yield i, base + page.name, page.sha256, page.size
             pos += len(doc.pages)
+
+
+def _any_set(bits: bytes, lo: int, hi: int) -> bool:
+    """Whether a page from ``lo`` to ``hi`` (excluded) is marked: the whole bytes in between
+    at C speed, the bits at both ends one by one (a forwarded dossier marks 20 pages of
+    thousands)."""
+    if lo >= hi:
+        return False
+    a, b = (lo + 7) >> 3, hi >> 3  # whole bytes: pages 8a … 8b-1
+    if a < b and bits[a:b].count(0) != b - a:
+        return True
+    edges = range(lo, hi) if a >= b else itertools.chain(range(lo, 8 * a), range(8 * b, hi))
+    return any(is_set(bits, i) for i in edges)
 
 
 def marked_page_files(
