@@ -332,7 +332,7 @@ def pull_cmd(
 ) -> None:
     """Receive a dossier (or chosen documents); every page is verified before it is kept."""
     with _hub_client(hub, token, cacert, parallel) as client:
-        status = client.status(dossier_id, root)
+        status = client.status(dossier_id, root, bits=True)
         with _progress(
             N_("pull"), int(status["page_count"]), int(status["total_bytes"]), as_json
         ) as adv:
@@ -417,7 +417,7 @@ def check_cmd(
     """Have the hub decrypt and hash every page it stores; exit 1 naming each bad page."""
     with _hub_client(hub, token, cacert) as client:
         if root is None:
-            root = str(client.status(dossier_id)["merkle_root"])
+            root = str(client.status(dossier_id, bits=True)["merkle_root"])
         report = client.verify_remote(dossier_id, root, repair=repair)
     forgotten: list[str] = report.get("forgotten", [])
     if as_json:
@@ -467,8 +467,10 @@ def show_cmd(
     if hub:
         with _hub_client(hub, token, cacert) as client:
             manifest = client.manifest(target)
-            status = client.status(target, manifest.root)
-        extra = {"hub_status": status["status"], "missing": len(status["missing"])}
+            status = client.status(target, manifest.root, bits=True)
+        # a hub older than ``missing=bits`` on a status answers the list instead
+        count = status.get("missing_count", len(status.get("missing", ())))
+        extra = {"hub_status": status["status"], "missing": count}
     else:
         path = Path(target)
         manifest = read_manifest(path / MANIFEST_NAME if path.is_dir() else path)

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from casebridge import cli_dossier
@@ -296,3 +297,24 @@ def test_json_summary_is_written_a_volume_at_a_time_as_one_line(
     whole = {**cli_dossier._summary(manifest), "manifest": "x/dossier.manifest.json", "missing": 3}
     assert line == json.dumps(whole, ensure_ascii=False) + "\n"
     assert [len(v["documents"]) for v in json.loads(line)["volumes"]] == [2, 1, 1]
+
+
+def test_show_at_the_hub_counts_the_missing_pages_from_bits(
+    hub: LiveServer, container: Container, tmp_path: Path
+) -> None:
+    """`dossier show ID --hub …` prints how many pages the hub lacks; it asks for the count
+    (``missing=bits``), not for the list of their hashes."""
+    token = demo_token(container)
+    folder = make_folder(tmp_path / "D-show", volumes=2, pages=3, size=100)
+    env = _env(tmp_path)
+    assert run_cli("dossier", "pack", str(folder), "--json", env=env, cwd=tmp_path).returncode == 0
+    manifest = (folder / "dossier.manifest.json").read_bytes()
+    with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}) as api:
+        assert api.post("/api/v1/dossiers", content=manifest).status_code == 201
+    shown = run_cli(
+        "dossier", "show", "D-show", "--hub", hub.url, "--token", token, "--json",
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert (data["hub_status"], data["missing"], data["pages"]) == ("receiving", 6, 6)

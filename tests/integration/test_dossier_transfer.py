@@ -139,6 +139,18 @@ def test_registration_answers_the_missing_pages_as_bits_when_asked(
     bad = api.post("/api/v1/dossiers?missing=list", content=body, headers=headers)
     assert bad.status_code == 422
     assert bad.json()["problems"][0]["field"] == "query.missing"
+    # A version's status (and a dossier's) answers in either form as well.
+    status_url = f"/api/v1/dossiers/D-2026-001/versions/{manifest.root}"
+    for url in (status_url, "/api/v1/dossiers/D-2026-001"):
+        as_bits = api.get(url, params={"missing": "bits"}).json()
+        as_hashes = api.get(url).json()
+        assert "missing" not in as_bits
+        assert as_bits["missing_count"] == len(as_hashes["missing"]) == 8
+        assert base64.b64decode(as_bits["missing_bits"]) == base64.b64decode(bits["missing_bits"])
+        assert {k: v for k, v in as_bits.items() if not k.startswith("missing")} == {
+            k: v for k, v in as_hashes.items() if k != "missing"
+        }
+    assert api.get(status_url, params={"missing": "list"}).status_code == 422
 
 
 def test_push_works_with_a_hub_that_answers_in_hashes(

@@ -211,16 +211,24 @@ class HubClient:
         finally:
             conn.close()
 
-    def status(self, dossier_id: str, root: str | None = None) -> dict[str, Any]:
+    def status(
+        self, dossier_id: str, root: str | None = None, *, bits: bool = False
+    ) -> dict[str, Any]:
+        """The hub's status of a version (the latest if ``root`` is None); ``bits``: the
+        missing pages as ``missing_bits`` and ``missing_count`` instead of a list of hashes
+        (what a push's last question and ``dossier show`` need: the count)."""
         path = f"/api/v1/dossiers/{dossier_id}"
-        resp = self.http.get(path if root is None else f"{path}/versions/{root}")
+        resp = self.http.get(
+            path if root is None else f"{path}/versions/{root}",
+            params={"missing": "bits"} if bits else None,
+        )
         _raise_for(resp)
         data: dict[str, Any] = resp.json()
         return data
 
     def manifest(self, dossier_id: str, root: str | None = None) -> Manifest:
         if root is None:
-            root = str(self.status(dossier_id)["merkle_root"])
+            root = str(self.status(dossier_id, bits=True)["merkle_root"])
         # Spooled to a file, parsed one volume at a time, each volume shelved as it is parsed
         # (manifest_from_file): this process never holds the manifest whole.
         with (
@@ -464,7 +472,9 @@ class HubClient:
         elif sent:
             # Two packs acknowledged at once each see the other's pages uncommitted; the
             # version's status is derived from the pages held, so ask once all are in.
-            result.status = str(self.status(manifest.dossier_id, manifest.root)["status"])
+            result.status = str(
+                self.status(manifest.dossier_id, manifest.root, bits=True)["status"]
+            )
         else:
             result.status = answer["status"]
         result.seconds = time.perf_counter() - started

@@ -204,19 +204,30 @@ async def register_child(
 
 
 @router.get("/{dossier_id}", openapi_extra=policy(Action.DOSSIER_READ))
-def show(dossier_id: str, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
+def show(
+    dossier_id: str, principal: CurrentPrincipal, uow: Uow, missing: MissingForm = "hashes"
+) -> dict[str, Any]:
     """The latest version of a dossier, with the roots of all its versions."""
     require_dossier(uow, principal, dossier_id, None, Action.DOSSIER_READ)
     manifest = dossiers.load_manifest(uow, dossier_id)
     status = dossiers.version_status(uow, dossier_id, manifest.root)
-    return {**status.as_dict(), "versions": dossiers.list_versions(uow, dossier_id)}
+    answer = dossiers.status_answer(uow, status, missing)
+    return {**answer, "versions": dossiers.list_versions(uow, dossier_id)}
 
 
 @router.get("/{dossier_id}/versions/{root}", openapi_extra=policy(Action.DOSSIER_READ))
-def status(dossier_id: str, root: str, principal: CurrentPrincipal, uow: Uow) -> dict[str, Any]:
-    """Status of a version: receiving or complete, and the pages still missing."""
+def status(
+    dossier_id: str,
+    root: str,
+    principal: CurrentPrincipal,
+    uow: Uow,
+    missing: MissingForm = "hashes",
+) -> dict[str, Any]:
+    """Status of a version: receiving or complete, and the pages still missing (as
+    hashes, or with ``missing=bits`` one bit a page: a few hundred bytes, not a list of
+    thousands of hashes, for a client that wants the count or the places)."""
     require_dossier(uow, principal, dossier_id, root, Action.DOSSIER_READ)
-    return dossiers.version_status(uow, dossier_id, root).as_dict()
+    return dossiers.status_answer(uow, dossiers.version_status(uow, dossier_id, root), missing)
 
 
 @router.get("/{dossier_id}/versions/{root}/manifest", openapi_extra=policy(Action.DOSSIER_READ))
