@@ -585,6 +585,9 @@ def main() -> None:
         print(
             "    1.2 GB minus 0.3 GB, MB: " + ", ".join(f"{n} {g:+.1f}" for n, g in growth.items())
         )
+        # in KiB as measured (VmHWM), so that a "+0.0" above is not read as "no larger"
+        larger = [f"{n} (+{g * 1024:.0f} KiB)" for n, g in growth.items() if g > 0]
+        print(f"    larger at 1.2 GB: {', '.join(larger) or 'none'}")
         print(f"    (target: no process larger at 1.2 GB: {verdict})")
 
 
