@@ -20,7 +20,6 @@ from casebridge.gateway.dossier_client import _packs
 from casebridge.gateway.dossier_folder import (
     MANIFEST_NAME,
     mark_pages,
-    marked_page_files,
     marked_pages,
     pack,
     read_manifest,
@@ -97,7 +96,7 @@ def test_the_pages_a_push_sends_are_marked_then_made_one_at_a_time(tmp_path: Pat
     bits = mark_pages(manifest, reversed(wanted))
     assert len(bits) == (manifest.page_count + 7) // 8
     assert count_set(bits) == len(set(wanted))
-    files = list(marked_page_files(folder, manifest, bits))
+    files = [(path, sha, size) for _, path, sha, size in marked_pages(folder, manifest, bits)]
     in_order = [located[0], *located[3:9]]
     assert [(sha, size) for _, sha, size in files] == [(p.sha256, p.size) for _, p in in_order]
     for path, sha, _ in files:

@@ -31,7 +31,7 @@ from casebridge.domain.dossier import (
     volume_to_dict,
 )
 from casebridge.domain.dossier_pack import MEDIA_TYPE, frame_header
-from casebridge.domain.page_bits import first_places, marks_from_bits
+from casebridge.domain.page_bits import checked_bits, first_places, is_set
 from casebridge.errors import CorruptData, InvalidInput, NotFound
 from casebridge.gateway.dossier_client import HubClient
 from casebridge.gateway.dossier_folder import MANIFEST_NAME, pack, read_manifest, verify_folder
@@ -124,8 +124,8 @@ def test_registration_answers_the_missing_pages_as_bits_when_asked(
     answer = fresh.json()
     assert "missing" not in answer
     assert answer["missing_count"] == 10  # 11 pages, 10 distinct
-    marks = marks_from_bits(base64.b64decode(answer["missing_bits"]), 11)
-    assert list(marks) == [1] * 10 + [0]
+    bits = checked_bits(base64.b64decode(answer["missing_bits"]), 11)
+    assert [int(is_set(bits, i)) for i in range(11)] == [1] * 10 + [0]
     # Two pages held: the bits and the hashes name the same others.
     pages = _pages(folder)[:2]
     pack_body = b"".join(frame_header(sha, len(data)) + data for sha, data in pages)

@@ -12,9 +12,10 @@ from casebridge.domain.dossier import Document, Manifest, Page, Volume
 from casebridge.domain.page_bits import (
     BitsMismatch,
     MissingPages,
+    checked_bits,
     first_places,
     first_places_flagged,
-    marks_from_bits,
+    is_set,
 )
 
 
@@ -39,11 +40,17 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _marks(bits: bytes, pages: int) -> list[int]:
+    """One 0/1 a page, from bits checked to fit ``pages``."""
+    checked = checked_bits(bits, pages)
+    return [int(is_set(checked, i)) for i in range(pages)]
+
+
 def test_a_hash_listed_twice_is_marked_at_its_first_place_only() -> None:
     m = _manifest([[b"a", b"b", b"c"], [b"b", b"d"]])  # b"b" is page 1 and page 3
     bits = first_places(m, [_sha(b"b"), _sha(b"d")])
     assert bits == bytes([0b10010])  # pages 1 and 4 (from 0); page 3 repeats page 1
-    assert list(marks_from_bits(bits, m.page_count)) == [0, 1, 0, 0, 1]
+    assert _marks(bits, m.page_count) == [0, 1, 0, 0, 1]
 
 
 def test_nothing_missing_is_all_zero_and_one_bit_a_page() -> None:
@@ -70,7 +77,7 @@ def test_a_hash_the_manifest_does_not_list_raises_with_it() -> None:
 )
 def test_bits_that_do_not_fit_are_refused(bits: bytes, pages: int, said: str) -> None:
     with pytest.raises(BitsMismatch, match=said.replace("(", r"\(").replace(")", r"\)")):
-        marks_from_bits(bits, pages)
+        checked_bits(bits, pages)
 
 
 @given(
@@ -83,7 +90,7 @@ def test_marks_are_the_first_place_of_each_chosen_hash(
     m = _manifest(contents)
     flat = [d for vol in contents for d in vol]
     chosen = data.draw(st.sets(st.sampled_from(flat)))
-    marks = marks_from_bits(first_places(m, [_sha(d) for d in chosen]), m.page_count)
+    marks = _marks(first_places(m, [_sha(d) for d in chosen]), m.page_count)
     seen: set[bytes] = set()
     expected = []
     for d in flat:

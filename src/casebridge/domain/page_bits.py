@@ -27,7 +27,6 @@ __all__ = [
     "first_places",
     "first_places_flagged",
     "is_set",
-    "marks_from_bits",
 ]
 
 
@@ -77,19 +76,6 @@ def is_set(bits: bytes, i: int) -> bool:
 def count_set(bits: bytes) -> int:
     """How many pages are marked."""
     return int.from_bytes(bits, "little").bit_count()
-
-
-def marks_from_bits(bits: bytes, page_count: int) -> bytearray:
-    """One byte per page (1 where the bit is set): :func:`checked_bits`, spelled out."""
-    checked_bits(bits, page_count)
-    marks = bytearray(page_count)
-    for i, byte in enumerate(bits):
-        if byte:
-            base = i * 8
-            for b in range(8):
-                if byte >> b & 1:
-                    marks[base + b] = 1
-    return marks
 
 
 class MissingPages(Sequence[str]):

@@ -523,11 +523,3 @@ def _any_set(bits: bytes, lo: int, hi: int) -> bool:
         return True
     edges = range(lo, hi) if a >= b else itertools.chain(range(lo, 8 * a), range(8 * b, hi))
     return any(is_set(bits, i) for i in edges)
-
-
-def marked_page_files(
-    folder: Path, manifest: Manifest, bits: bytes
-) -> Iterator[tuple[str, str, int]]:
-    """(path, hash, size) of each marked page: :func:`marked_pages` of the whole manifest."""
-    for _, path, sha, size in marked_pages(folder, manifest, bits):
-        yield path, sha, size
