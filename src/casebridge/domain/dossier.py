@@ -118,6 +118,14 @@ class Volume:
         return first, first + len(self.documents[doc_index].pages) - 1
 
 
+def _volume_pages(vol: Volume) -> int:
+    return sum(len(d.pages) for d in vol.documents)
+
+
+def _volume_bytes(vol: Volume) -> int:
+    return sum(sum(d.pages.sizes()) for d in vol.documents)
+
+
 class Shelf(Protocol):
     """Where :class:`ShelvedVolumes` keeps volumes out of the process's memory (the
     gateway's: an unlinked temporary file). Bytes in, a key out; the same bytes back."""
@@ -166,8 +174,8 @@ class ShelvedVolumes(Sequence[Volume]):
         for vol in volumes:
             keys.append(shelf.put(pickle.dumps(vol, protocol=pickle.HIGHEST_PROTOCOL)))
             titles.append(vol.title)
-            counts.append(sum(len(d.pages) for d in vol.documents))
-            sizes.append(sum(sum(d.pages.sizes()) for d in vol.documents))
+            counts.append(_volume_pages(vol))
+            sizes.append(_volume_bytes(vol))
         return cls(shelf, tuple(keys), tuple(titles), tuple(counts), tuple(sizes))
 
     def plus(self, more: Iterable[Volume]) -> ShelvedVolumes:
@@ -330,7 +338,7 @@ class Manifest:
         """The number of pages of each volume (a walk that skips volumes loads none)."""
         if isinstance(self.volumes, ShelvedVolumes):
             return self.volumes.page_counts
-        return tuple(sum(len(d.pages) for d in v.documents) for v in self.volumes)
+        return tuple(map(_volume_pages, self.volumes))
 
     @cached_property
     def page_count(self) -> int:
@@ -340,7 +348,7 @@ class Manifest:
     def total_bytes(self) -> int:
         if isinstance(self.volumes, ShelvedVolumes):
             return sum(self.volumes.sizes)
-        return sum(sum(d.pages.sizes()) for v in self.volumes for d in v.documents)
+        return sum(map(_volume_bytes, self.volumes))
 
     def distinct_pages(self) -> PageSizes:
         """Page hash → size, each hash once (the same scan may appear in two documents).
@@ -704,9 +712,9 @@ def validate(
     def known(sha: str) -> tuple[int, Any] | None:
         """What was seen of a hash: in this manifest's checked pages, else in the trusted
         version (looked up only for the pages checked, not copied whole)."""
-        if distinct is not None:  # the first size listed, and where (found when needed)
+        if distinct is not None:  # the first size listed; where: found if it is reported
             size = distinct.get(sha)
-            return None if size is None else (size, partial(_where_or_raise, manifest, sha))
+            return None if size is None else (size, None)
         got = sizes.get(sha)
         if got is None and trusted is not None:
             size = base.get(sha)
@@ -770,7 +778,9 @@ def validate(
             if distinct is None:
                 sizes[page.sha256] = (page.size, ref)
         elif seen[0] != page.size:
-            if callable(seen[1]):
+            if seen[1] is None:  # a whole manifest: the first place of the hash in it
+                seen = (seen[0], _where_or_raise(manifest, page.sha256))
+            elif callable(seen[1]):
                 seen = (seen[0], seen[1]())
             problems.append(
                 ManifestProblem.said(
