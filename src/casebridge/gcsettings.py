@@ -47,9 +47,13 @@ def trim_heap() -> None:
     keeps the freed space in whichever thread's arena made it, fragmented, so a process's
     RSS crept up with every hundred MB moved although what it held stayed the same. The hub
     calls this after registering a manifest and, through :func:`trim_heap_after`, every
-    256 MiB of pages received or served. Not more often: the pages given back are faulted
-    in again by the next buffers (after every 32 MB pack that cost 8 % of the hub's CPU).
-    Skipped if another thread is trimming already.
+    64 MiB of pages received or served. Every 256 MiB left up to 20 MB untrimmed at the end
+    of a push, on which the pull that followed built its own peak: a one-worker hub peaked
+    at 167–175 MB after a 1.2 GB push and pull, 158 after 0.3 GB; every 64 MiB, at its
+    push's peak (163–166) at either size, for the same CPU (2.4–2.7 s a 1.2 GB push, A/B
+    alternated; `bench/RESULTS.md`, 2026-11-28). Not after every pack: the pages given back
+    are faulted in again by the next buffers (after every 32 MB pack that cost 8 % of the
+    hub's CPU). Skipped if another thread is trimming already.
     """
     if _TRIM is not None and _TRIMMING.acquire(blocking=False):
         try:
@@ -58,7 +62,7 @@ def trim_heap() -> None:
             _TRIMMING.release()
 
 
-TRIM_EVERY = 256 << 20  # bytes moved (received or served) between two trims
+TRIM_EVERY = 64 << 20  # bytes moved (received or served) between two trims
 _moved = 0
 _MOVED = threading.Lock()
 

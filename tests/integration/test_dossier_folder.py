@@ -26,7 +26,7 @@ from casebridge.gateway.dossier_folder import (
     verify_folder,
     write_manifest,
 )
-from casebridge.gateway.shelf import FileShelf
+from casebridge.shelf import FileShelf
 from tests.integration.dossier_helpers import make_folder
 
 

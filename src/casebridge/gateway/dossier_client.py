@@ -69,10 +69,10 @@ from casebridge.gateway.dossier_folder import (
     volume_dir,
     write_manifest,
 )
-from casebridge.gateway.shelf import FileShelf
 from casebridge.i18n import N_, accept_language
 from casebridge.native import sha256 as native_sha256
 from casebridge.native.sha256 import digests as sha256_digests
+from casebridge.shelf import FileShelf
 
 __all__ = ["HubClient", "PullResult", "PushResult"]
 

@@ -39,10 +39,10 @@ from casebridge.domain.dossier import (
 )
 from casebridge.domain.page_bits import BitsMismatch, checked_bits, first_places, is_set
 from casebridge.errors import CorruptData, InvalidInput, Problem, Said
-from casebridge.gateway.shelf import FileShelf
 from casebridge.i18n import N_
 from casebridge.native import sha256 as native_sha256
 from casebridge.native.sha256 import digests as sha256_digests
+from casebridge.shelf import FileShelf
 
 __all__ = [
     "CATALOGUE",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import io
+import json
 import threading
 import weakref
 from collections import OrderedDict, deque
@@ -30,10 +32,10 @@ from casebridge.domain.dossier import (
     Manifest,
     Page,
     PagePlan,
+    Seekable,
     extends,
     extension_from_dict,
-    loads_manifest_bytes,
-    manifest_from_dict,
+    manifest_from_file,
     validate,
 )
 from casebridge.domain.dossier_pack import PackReader
@@ -56,6 +58,7 @@ from casebridge.native.sha256 import digests as sha256_digests
 from casebridge.services import audit
 from casebridge.services.access import require
 from casebridge.services.dossier_access import require_dossier
+from casebridge.shelf import FileShelf
 from casebridge.store.dossier_models import DossierRow, DossierVersion
 from casebridge.store.uow import UnitOfWork
 
@@ -151,10 +154,12 @@ def _problems(items: list[Any]) -> list[Problem]:
 
 # Parsed manifests by (dossier, root), least recently used first. A cache only: every
 # process can rebuild it from the database, so it holds no state another hub process would
-# need. Bounded by pages, not entries: a parsed page costs ~180 bytes packed (with its
-# distinct-page table), and the hub's memory must not grow with the dossiers it has seen.
+# need. Each one's volumes are on a file shelf (``casebridge.shelf``): what stays in memory
+# is a line per volume, the last volumes read and, once asked for, the distinct-page table
+# (~48 bytes a page). Bounded by pages and by entries (each holds a file descriptor).
 _MANIFESTS: OrderedDict[tuple[str, str], Manifest] = OrderedDict()
 _CACHE_PAGES = 20_000
+_CACHE_ENTRIES = 64
 
 
 _MANIFESTS_LOCK = threading.Lock()  # requests run in threads
@@ -162,13 +167,13 @@ _MANIFESTS_LOCK = threading.Lock()  # requests run in threads
 
 def _remember(manifest: Manifest) -> None:
     key = (manifest.dossier_id, manifest.root)
-    # Not its canonical bytes (the database has them): what is cached is the packed form.
+    # Not its canonical bytes (the database has them): what is cached is the parsed form.
     manifest.__dict__.pop("_canonical", None)
     with _MANIFESTS_LOCK:
         _MANIFESTS[key] = manifest
         _MANIFESTS.move_to_end(key)
         held = sum(m.page_count for m in _MANIFESTS.values())
-        while held > _CACHE_PAGES and len(_MANIFESTS) > 1:
+        while (held > _CACHE_PAGES or len(_MANIFESTS) > _CACHE_ENTRIES) and len(_MANIFESTS) > 1:
             gone, dropped = _MANIFESTS.popitem(last=False)
             for holdings in _HOLDINGS.values():
                 holdings.pop(gone, None)
@@ -182,8 +187,11 @@ def _parsed(version: DossierVersion) -> Manifest:
         if cached is not None:
             _MANIFESTS.move_to_end(key)
             return cached
-    # Verified when it was registered; receivers verify the root again themselves.
-    manifest, _ = manifest_from_dict(loads_manifest_bytes(version.manifest), trust_root=True)
+    # Verified when it was registered; receivers verify the root again themselves. Parsed
+    # a volume at a time, each volume shelved: never the whole manifest as JSON objects.
+    manifest, _ = manifest_from_file(
+        io.BytesIO(version.manifest), trust_root=True, shelf=FileShelf()
+    )
     if manifest is None:
         raise CorruptData(
             N_("stored manifest of dossier {dossier} is unreadable"),
@@ -423,13 +431,23 @@ def version_status(uow: UnitOfWork, dossier_id: str, root: str) -> VersionStatus
 
 
 def register_manifest(
-    uow: UnitOfWork, data: Any, *, principal: Principal, settings: Settings
+    uow: UnitOfWork, body: Seekable, *, principal: Principal, settings: Settings
 ) -> VersionStatus:
     """Store a dossier version's manifest and answer which pages the hub still lacks.
 
+    ``body`` is the manifest as sent, a file. It is parsed a volume at a time and each
+    volume is shelved as it is parsed (:func:`manifest_from_file`): a version of thousands
+    of pages is never held whole as JSON objects (a dict a page: ~2 MB for 5,253 pages, on
+    top of the parsed form), and the cached manifest holds a line per volume.
+
     Idempotent: posting the same manifest again (a resumed push) returns the current gaps.
     """
-    manifest, problems = manifest_from_dict(data)
+    try:
+        manifest, problems = manifest_from_file(body, shelf=FileShelf())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            N_("the manifest is not JSON"), problems=[Problem("body", str(exc), rule="json")]
+        ) from None
     if manifest is None:
         raise InvalidInput(N_("the manifest is malformed"), problems=_problems(problems))
     bad = validate(

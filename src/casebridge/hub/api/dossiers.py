@@ -90,19 +90,18 @@ async def register(
     """Register a dossier version; the answer lists the pages the hub still lacks (as
     hashes, or one bit a page with ``?missing=bits``).
 
-    The body is parsed here with ``loads_manifest`` rather than declared as a model: a manifest
-    is thousands of pages, and the manifest parser checks every field anyway (validating it
-    twice cost the forwarding step a sixth of its time).
+    The body is handed to the manifest parser as a file rather than declared as a model: a
+    manifest is thousands of pages, the parser reads it a volume at a time, and it checks
+    every field anyway (validating it twice cost the forwarding step a sixth of its time).
     """
     c: Container = request.app.state.container
     with await _spooled(request, c.settings.dossier_max_manifest_bytes) as body:
 
         def run() -> tuple[VersionStatus, dict[str, Any]]:
             try:
-                data = _json(body, N_("the manifest is not JSON"))
                 with c.uow() as uow:
                     status = dossiers.register_manifest(
-                        uow, data, principal=principal, settings=c.settings
+                        uow, body, principal=principal, settings=c.settings
                     )
                     return status, dossiers.status_answer(uow, status, missing)
             finally:
@@ -130,7 +129,7 @@ async def _spooled(request: Request, limit: int) -> IO[bytes]:
     Why: a manifest of thousands of pages is megabytes; held as one ``bytes`` (and kept by
     the request for its whole life) it was one more whole copy beside the parsed pages,
     the canonical bytes and the database's, and the hub's memory grew with the dossier.
-    The parser reads the file one volume at a time (``loads_manifest_file``). The limit
+    The parser reads the file one volume at a time (``manifest_from_file``). The limit
     keeps a sender from filling the hub's disk with one endless body.
     """
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - returned open

@@ -1,11 +1,11 @@
-"""The gateway's :class:`~casebridge.domain.dossier.Shelf`: volumes of a manifest kept in an
-unlinked temporary file rather than in the process's memory.
+"""The :class:`~casebridge.domain.dossier.Shelf` of gateways and the hub: volumes of a
+manifest kept in an unlinked temporary file rather than in the process's memory.
 
 A gateway process reading, packing, pushing or pulling a dossier of thousands of pages held
 its whole manifest in memory (~180 bytes a page, packed), so it was larger at 1.2 GB than at
-0.3 GB. The page cache that holds the file's pages is not the process's memory; the file is
-gone when the manifest is (the kernel frees it when its descriptor closes, or the process
-ends, however it ends).
+0.3 GB; the hub held every manifest it had parsed the same way. The page cache that holds
+the file's pages is not the process's memory; the file is gone when the manifest is (the
+kernel frees it when its descriptor closes, or the process ends, however it ends).
 """
 
 from __future__ import annotations
