@@ -1003,6 +1003,63 @@ def test_the_hub_keeps_the_manifests_it_parsed_on_a_shelf_and_bounds_how_many(
     assert len(dossiers._MANIFESTS) == 2
 
 
+def test_a_manifest_is_stored_a_volume_a_row_and_a_child_copies_its_parents_rows(
+    api: httpx.Client, container: Container, tmp_path: Path
+) -> None:
+    """The hub writes a manifest as its head, a row a volume and its end, and never holds
+    it whole; joined, the rows are the canonical bytes the hub serves. A child registered
+    as what it adds copies its parent's volume rows. A re-posted manifest is known by its
+    digest; one with the same root but other bytes (a changed title) is a conflict."""
+    _, parent = _packed(tmp_path, volumes=3, pages=4)
+    canonical = parent.canonical()  # type: ignore[attr-defined]
+    r = api.post(
+        "/api/v1/dossiers", content=canonical, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 201, r.text
+    root = parent.root  # type: ignore[attr-defined]
+    got = api.get(f"/api/v1/dossiers/{parent.dossier_id}/versions/{root}/manifest")  # type: ignore[attr-defined]
+    assert got.content == canonical
+    assert got.headers["content-length"] == str(len(canonical))
+    added = Volume(
+        "补充材料",
+        (
+            Document(
+                "0102", "补充笔录", "110000000000", (Page("1.jpg", "image/jpeg", 5, "cd" * 32),)
+            ),
+        ),
+    )
+    child = union(parent, [added])  # type: ignore[arg-type]
+    ext = {
+        "schema": EXTENSION_SCHEMA,
+        "title": child.title,
+        "volumes": [volume_to_dict(added)],
+        "merkle_root": child.root,
+    }
+    r = api.post(f"/api/v1/dossiers/{child.dossier_id}/versions/{root}/children", json=ext)
+    assert r.status_code == 201, r.text
+    with container.uow() as uow:
+        rows = {
+            v.merkle_root: list(uow.dossiers.manifest_parts(v.id))
+            for v in uow.dossiers.versions(child.dossier_id)
+        }
+    assert len(rows[root]) == 3 + 2  # head, three volumes, end
+    assert b"".join(rows[root]) == canonical
+    assert rows[child.root][1:4] == rows[root][1:4]  # the parent's volumes, copied
+    assert b"".join(rows[child.root]) == child.canonical()
+    got = api.get(f"/api/v1/dossiers/{child.dossier_id}/versions/{child.root}/manifest")
+    assert got.content == child.canonical()
+    again = api.post(f"/api/v1/dossiers/{child.dossier_id}/versions/{root}/children", json=ext)
+    assert again.status_code == 200, again.text  # known: the same bytes, by digest
+    renamed = Manifest(parent.dossier_id, "另一个标题", parent.volumes).sealed()  # type: ignore[attr-defined]
+    assert renamed.root == root
+    r = api.post(
+        "/api/v1/dossiers",
+        content=renamed.canonical(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 409, r.text
+
+
 def test_a_manifest_body_over_the_limit_is_refused_unread_and_nothing_is_registered(
     api: httpx.Client, container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

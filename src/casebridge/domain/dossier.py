@@ -419,21 +419,24 @@ class Manifest:
     def _canonical(self) -> bytes:
         return b"".join(self.canonical_chunks())
 
-    def canonical_chunks(self) -> Iterator[bytes]:
-        """:meth:`canonical` in pieces of one volume each, for writing it to a file without
-        holding it whole (a manifest of thousands of pages is megabytes while built).
+    def canonical_chunks(self, first_volume: int = 0) -> Iterator[bytes]:
+        """:meth:`canonical` in pieces: the head (every field but the volumes), one piece a
+        volume (a comma first, but for the first), then ``]}`` — for writing it to a file
+        or a database without holding it whole (a manifest of thousands of pages is
+        megabytes while built). ``first_volume``: skip the volumes before it (the head and
+        the end are still given: a child whose parent's volumes are written already).
 
         Written out directly (no intermediate dicts: half the time and memory of
         json.dumps(self.to_dict())). Strings go through the json module's own C escaper,
         so the bytes are exactly what json.dumps would give.
         """
         known = self.__dict__.get("_canonical")
-        if known is not None:
+        if known is not None and not first_volume:
             yield known
             return
         yield self._head()
-        for i, vol in enumerate(self.volumes):
-            yield (b"," if i else b"") + _volumes_json((vol,))
+        for i in range(first_volume, len(self.volumes)):
+            yield (b"," if i else b"") + _volumes_json((self.volumes[i],))
         yield b"]}"
 
     def _head(self) -> bytes:
@@ -1111,7 +1114,6 @@ def union(
     additions: Iterable[Volume],
     *,
     title: str | None = None,
-    parent_canonical: bytes | None = None,
 ) -> Manifest:
     """A child version: the parent's volumes (unchanged, in order) followed by the new ones.
 
@@ -1126,7 +1128,7 @@ def union(
         else tuple(parent.volumes) + added
     )
     child = Manifest(parent.dossier_id, title or parent.title, volumes, parent.root).sealed()
-    known = parent_canonical or parent.__dict__.get("_canonical")
+    known = parent.__dict__.get("_canonical")
     if known is not None:  # the parent's volumes are already written out: splice, not redo
         inner = memoryview(known)[len(parent._head()) : -2]  # a view: no copy of the parent
         more = _volumes_json(added)
@@ -1140,7 +1142,7 @@ EXTENSION_SCHEMA = "casebridge.dossier-extension/1"
 
 
 def extension_from_dict(
-    parent: Manifest, data: Any, *, parent_canonical: bytes | None = None
+    parent: Manifest, data: Any
 ) -> tuple[Manifest | None, list[ManifestProblem]]:
     """A child version sent as what it adds to ``parent``: its new volumes and the root the
     sender computed for the union (required: both sides must agree on what is registered).
@@ -1174,12 +1176,7 @@ def extension_from_dict(
         )
     if out:
         return None, out
-    child = union(
-        parent,
-        added,
-        title=title if isinstance(title, str) and title else None,
-        parent_canonical=parent_canonical,
-    )
+    child = union(parent, added, title=title if isinstance(title, str) and title else None)
     if child.root != claimed:
         return None, [
             ManifestProblem.said(

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import io
 import json
 import threading
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -180,17 +181,20 @@ def _remember(manifest: Manifest) -> None:
             held -= dropped.page_count
 
 
-def _parsed(version: DossierVersion) -> Manifest:
+def _parsed(uow: UnitOfWork, version: DossierVersion) -> Manifest:
     key = (version.dossier_id, version.merkle_root)
     with _MANIFESTS_LOCK:
         cached = _MANIFESTS.get(key)
         if cached is not None:
             _MANIFESTS.move_to_end(key)
             return cached
-    # Verified when it was registered; receivers verify the root again themselves. Parsed
-    # a volume at a time, each volume shelved: never the whole manifest as JSON objects.
+    # Verified when it was registered; receivers verify the root again themselves. Read
+    # and parsed a part (a volume) at a time, each volume shelved: never the whole manifest
+    # as bytes or as JSON objects.
     manifest, _ = manifest_from_file(
-        io.BytesIO(version.manifest), trust_root=True, shelf=FileShelf()
+        _PartsReader(lambda: uow.dossiers.manifest_parts(version.id)),
+        trust_root=True,
+        shelf=FileShelf(),
     )
     if manifest is None:
         raise CorruptData(
@@ -199,6 +203,36 @@ def _parsed(version: DossierVersion) -> Manifest:
         )
     _remember(manifest)
     return manifest
+
+
+class _PartsReader:
+    """A file's ``read`` and ``seek(0)`` over a stored manifest's parts, read from the
+    database one at a time as the parser asks (it reads a volume at a time). ``seek(0)``
+    is its fallback for a layout it does not know: the parts are asked for again."""
+
+    def __init__(self, parts: Callable[[], Iterator[bytes]]) -> None:
+        self._start = parts
+        self._parts = parts()
+        self._rest: memoryview = memoryview(b"")
+
+    def read(self, n: int = -1, /) -> bytes:
+        out = bytearray()
+        while n < 0 or len(out) < n:
+            if not self._rest:
+                part = next(self._parts, None)
+                if part is None:
+                    break
+                self._rest = memoryview(part)
+            take = len(self._rest) if n < 0 else min(n - len(out), len(self._rest))
+            out += self._rest[:take]
+            self._rest = self._rest[take:]
+        return bytes(out)
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        if (offset, whence) != (0, 0):
+            raise io.UnsupportedOperation("only seek(0)")
+        self._parts, self._rest = self._start(), memoryview(b"")
+        return 0
 
 
 class _Holding:
@@ -292,9 +326,11 @@ def _version(uow: UnitOfWork, dossier_id: str, root: str) -> DossierVersion:
     return version
 
 
-def manifest_text(uow: UnitOfWork, dossier_id: str, root: str) -> bytes:
-    """A version's manifest exactly as stored: its RFC 8785 bytes, which a signature covers."""
-    return _version(uow, dossier_id, root).manifest
+def manifest_text(uow: UnitOfWork, dossier_id: str, root: str) -> tuple[int, list[bytes]]:
+    """A version's manifest exactly as stored, its RFC 8785 bytes (which a signature covers):
+    their length and the parts they are stored in, to be sent one after another."""
+    version = _version(uow, dossier_id, root)
+    return version.manifest_size, list(uow.dossiers.manifest_parts(version.id))
 
 
 def load_manifest(uow: UnitOfWork, dossier_id: str, root: str | None = None) -> Manifest:
@@ -303,8 +339,8 @@ def load_manifest(uow: UnitOfWork, dossier_id: str, root: str | None = None) -> 
         latest = uow.dossiers.latest_version(dossier_id)
         if latest is None:
             raise NotFound(N_("no dossier {dossier}"), params={"dossier": dossier_id})
-        return _parsed(latest)
-    return _parsed(_version(uow, dossier_id, root))
+        return _parsed(uow, latest)
+    return _parsed(uow, _version(uow, dossier_id, root))
 
 
 def status_answer(uow: UnitOfWork, status: VersionStatus, missing: str) -> dict[str, Any]:
@@ -425,7 +461,7 @@ def list_versions(uow: UnitOfWork, dossier_id: str) -> list[dict[str, Any]]:
 
 def version_status(uow: UnitOfWork, dossier_id: str, root: str) -> VersionStatus:
     version = _version(uow, dossier_id, root)
-    status = _status(uow, version, _parsed(version))
+    status = _status(uow, version, _parsed(uow, version))
     uow.commit()
     return status
 
@@ -489,9 +525,8 @@ def register_extension(
     require(uow, principal, Action.CASE_CREATE)
     require_dossier(uow, principal, dossier_id, parent_root, Action.DOSSIER_READ)
     row = _version(uow, dossier_id, parent_root)
-    parent = _parsed(row)
-    # The stored bytes of the parent are spliced into the child's, not written out again.
-    child, problems = extension_from_dict(parent, data, parent_canonical=row.manifest)
+    parent = _parsed(uow, row)
+    child, problems = extension_from_dict(parent, data)
     if child is None:
         raise InvalidInput(
             N_("the new version of dossier {dossier} (extending {parent}) is malformed"),
@@ -510,31 +545,83 @@ def register_extension(
             problems=_problems(bad),
             params={"dossier": dossier_id, "count": len(bad)},
         )
-    return _register(uow, child, principal)
+    # The parent's stored volumes are copied into the child's manifest, not written out again.
+    return _register(uow, child, principal, _Spliced.of(uow, row, parent, child))
 
 
-def _register(uow: UnitOfWork, manifest: Manifest, principal: Principal) -> VersionStatus:
-    """Store a validated version the caller may register (or answer for the stored one)."""
-    canonical = manifest.canonical()
+@dataclass(frozen=True)
+class _Spliced:
+    """A child version's manifest as the stored parent's parts and what the child adds.
+
+    The parts of a version are its head, a part a volume, then ``]}``: a union's parts are
+    its own head, the parent's volume parts (copied inside the database) and its added
+    volumes. Forwarding a received dossier with 20 new pages then writes 20 pages of JSON,
+    not thousands."""
+
+    parent_id: str
+    volumes: int  # the parent's
+    head: bytes
+    tail: list[bytes]  # the added volumes' parts, then ``]}``
+
+    @classmethod
+    def of(
+        cls, uow: UnitOfWork, row: DossierVersion, parent: Manifest, child: Manifest
+    ) -> _Spliced | None:
+        n = len(parent.volumes)
+        if uow.dossiers.manifest_part_count(row.id) != n + 2:  # not laid out a volume a part
+            return None
+        head, *tail = child.canonical_chunks(first_volume=n)
+        return cls(row.id, n, head, tail)
+
+    def parts(self, uow: UnitOfWork) -> Iterator[bytes]:
+        """The child's bytes, part by part (the parent's read from the database)."""
+        yield self.head
+        yield from uow.dossiers.manifest_parts(self.parent_id, 1, self.volumes + 1)
+        yield from self.tail
+
+    def write(self, uow: UnitOfWork, version_id: str) -> None:
+        uow.dossiers.add_manifest_parts(version_id, 0, [self.head])
+        uow.dossiers.copy_manifest_parts(self.parent_id, 1, self.volumes + 1, version_id)
+        uow.dossiers.add_manifest_parts(version_id, self.volumes + 1, self.tail)
+
+
+def _digest(parts: Iterable[bytes]) -> tuple[str, int]:
+    """SHA-256 (hex) and length of the bytes these parts join into."""
+    h, size = hashlib.sha256(), 0
+    for part in parts:
+        h.update(part)
+        size += len(part)
+    return h.hexdigest(), size
+
+
+def _register(
+    uow: UnitOfWork, manifest: Manifest, principal: Principal, spliced: _Spliced | None = None
+) -> VersionStatus:
+    """Store a validated version the caller may register (or answer for the stored one).
+
+    Its canonical bytes are written a volume at a time, a row each, and never held whole
+    (:class:`DossierManifestPart`); ``spliced``: a child whose parent's parts are copied."""
     existing = uow.dossiers.version(manifest.dossier_id, manifest.root)
     if existing is not None:
-        return _known(uow, existing, manifest, canonical)
+        return _known(uow, existing, manifest, spliced)
     try:
         with uow.conflicts():
-            return _new_version(uow, manifest, principal, canonical)
+            return _new_version(uow, manifest, principal, spliced)
     except Conflict:
         # The same version registered at the same moment (a sender's retry): answer for it.
         existing = uow.dossiers.version(manifest.dossier_id, manifest.root)
         if existing is None:
             raise
-        return _known(uow, existing, manifest, canonical)
+        return _known(uow, existing, manifest, spliced)
 
 
 def _known(
-    uow: UnitOfWork, existing: DossierVersion, manifest: Manifest, canonical: bytes
+    uow: UnitOfWork, existing: DossierVersion, manifest: Manifest, spliced: _Spliced | None
 ) -> VersionStatus:
-    """The answer for a version already stored: its status, if it is this very manifest."""
-    if existing.manifest != canonical:
+    """The answer for a version already stored: its status, if it is this very manifest
+    (the same canonical bytes: compared by digest, the stored bytes are not read)."""
+    parts = spliced.parts(uow) if spliced is not None else manifest.canonical_chunks()
+    if _digest(parts) != (existing.manifest_sha256, existing.manifest_size):
         raise Conflict(
             N_("dossier {dossier} already has a different manifest with root {root}"),
             params={"dossier": manifest.dossier_id, "root": manifest.root},
@@ -545,7 +632,7 @@ def _known(
 
 
 def _new_version(
-    uow: UnitOfWork, manifest: Manifest, principal: Principal, canonical: bytes
+    uow: UnitOfWork, manifest: Manifest, principal: Principal, spliced: _Spliced | None
 ) -> VersionStatus:
     candidates: Collection[str] | None = None
     if manifest.parent is not None:
@@ -565,7 +652,7 @@ def _new_version(
                     )
                 ],
             )
-        parent_manifest = _parsed(parent)
+        parent_manifest = _parsed(uow, parent)
         missing_from_child = (
             set()  # a union keeps every page of its parent: nothing to compare
             if extends(manifest, parent_manifest)
@@ -595,13 +682,29 @@ def _new_version(
             dossier_id=manifest.dossier_id,
             merkle_root=manifest.root,
             parent_root=manifest.parent,
-            manifest=canonical,
+            manifest_sha256="",  # set below, once its parts are written
+            manifest_size=0,
             page_count=manifest.page_count,
             total_bytes=manifest.total_bytes,
             status="receiving",
             created_by_user_id=principal.user_id,
         )
     )
+    if spliced is not None:
+        spliced.write(uow, version.id)
+        version.manifest_sha256, version.manifest_size = _digest(spliced.parts(uow))
+    else:  # written and hashed a volume at a time, in one pass
+        h, size = hashlib.sha256(), 0
+
+        def hashed() -> Iterator[bytes]:
+            nonlocal size
+            for part in manifest.canonical_chunks():
+                h.update(part)
+                size += len(part)
+                yield part
+
+        uow.dossiers.add_manifest_parts(version.id, 0, hashed())
+        version.manifest_sha256, version.manifest_size = h.hexdigest(), size
     status = _status(uow, version, manifest, candidates)
     _remember(manifest)  # same root, same manifest
     audit.record(

@@ -10,10 +10,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import cast
 
-from sqlalchemy import Table, func, insert, or_, select
+from sqlalchemy import String, Table, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
-from casebridge.store.dossier_models import DossierPage, DossierRow, DossierVersion
+from casebridge.store.dossier_models import (
+    DossierManifestPart,
+    DossierPage,
+    DossierRow,
+    DossierVersion,
+)
 
 __all__ = ["DossierRepository"]
 
@@ -83,6 +88,45 @@ class DossierRepository:
         self.session.add(version)
         self.session.flush()
         return version
+
+    def add_manifest_parts(self, version_id: str, first: int, parts: Iterable[bytes]) -> None:
+        """Write manifest parts ``first``, ``first + 1``, … of a version, one row each (a
+        volume at a time: never the whole manifest in one value)."""
+        table = cast(Table, DossierManifestPart.__table__)
+        for seq, data in enumerate(parts, first):
+            self.session.execute(
+                insert(table), {"version_id": version_id, "seq": seq, "data": data}
+            )
+
+    def copy_manifest_parts(self, source_id: str, first: int, stop: int, to_id: str) -> None:
+        """Copy parts ``first`` … ``stop - 1`` of one version's manifest to another, at the
+        same places, inside the database (a child version shares its parent's volumes)."""
+        part = DossierManifestPart
+        table = cast(Table, part.__table__)
+        rows = select(literal(to_id, String), part.seq, part.data).where(
+            part.version_id == source_id, part.seq >= first, part.seq < stop
+        )
+        self.session.execute(insert(table).from_select(["version_id", "seq", "data"], rows))
+
+    def manifest_part_count(self, version_id: str) -> int:
+        query = select(func.count()).where(DossierManifestPart.version_id == version_id)
+        return int(self.session.scalar(query) or 0)
+
+    def manifest_parts(
+        self, version_id: str, first: int = 0, stop: int | None = None
+    ) -> Iterator[bytes]:
+        """A version's manifest parts in order, each read as it is asked for (one row in
+        memory at a time, whatever the driver's fetching)."""
+        part = DossierManifestPart
+        seq = first
+        while stop is None or seq < stop:
+            data = self.session.scalar(
+                select(part.data).where(part.version_id == version_id, part.seq == seq)
+            )
+            if data is None:
+                return
+            yield bytes(data)
+            seq += 1
 
     def present(self, hashes: Iterable[str]) -> set[str]:
         """Which of these page hashes the hub holds (verified and durable).
@@ -167,16 +211,17 @@ class DossierRepository:
     def versions_listing(self, hashes: Iterable[str]) -> list[DossierVersion]:
         """Every version whose manifest lists one of these pages (a scan of the manifests'
         bytes: an operator's repair, not a hot path)."""
-        # The manifest column holds the canonical bytes, where a page hash (64 hex digits)
-        # appears as those ASCII bytes: instr() finds them in SQLite (its LIKE does not
-        # match inside a BLOB), LIKE on bytea in PostgreSQL (hex holds no wildcard).
-        # Anything that is not a page hash matches nothing.
+        # A manifest part holds canonical bytes, where a page hash (64 hex digits) appears
+        # as those ASCII bytes, never across two parts (a part is a whole volume): instr()
+        # finds them in SQLite (its LIKE does not match inside a BLOB), LIKE on bytea in
+        # PostgreSQL (hex holds no wildcard). Anything that is not a page hash matches nothing.
         needles = [h.encode("ascii") for h in hashes if _HEX64.fullmatch(h)]
-        column = DossierVersion.manifest
+        column = DossierManifestPart.data
         if self.session.get_bind().dialect.name == "sqlite":
             listed = [func.instr(column, n) > 0 for n in needles]
         else:
             listed = [column.op("LIKE", is_comparison=True)(b"%" + n + b"%") for n in needles]
         if not listed:
             return []
-        return list(self.session.scalars(select(DossierVersion).where(or_(*listed))))
+        ids = select(DossierManifestPart.version_id).where(or_(*listed)).distinct()
+        return list(self.session.scalars(select(DossierVersion).where(DossierVersion.id.in_(ids))))

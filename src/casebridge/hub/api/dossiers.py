@@ -233,7 +233,10 @@ def status(
 def manifest(dossier_id: str, root: str, principal: CurrentPrincipal, uow: Uow) -> Response:
     """The manifest exactly as stored: its RFC 8785 bytes, which a signature covers."""
     require_dossier(uow, principal, dossier_id, root, Action.DOSSIER_READ)
-    return Response(dossiers.manifest_text(uow, dossier_id, root), media_type="application/json")
+    size, parts = dossiers.manifest_text(uow, dossier_id, root)
+    return StreamingResponse(
+        iter(parts), media_type="application/json", headers={"Content-Length": str(size)}
+    )
 
 
 @router.post("/{dossier_id}/versions/{root}/packs", openapi_extra=policy(Action.DOSSIER_WRITE))
