@@ -326,11 +326,20 @@ def _version(uow: UnitOfWork, dossier_id: str, root: str) -> DossierVersion:
     return version
 
 
-def manifest_text(uow: UnitOfWork, dossier_id: str, root: str) -> tuple[int, list[bytes]]:
+def manifest_text(
+    container: Container, uow: UnitOfWork, dossier_id: str, root: str
+) -> tuple[int, Iterator[bytes]]:
     """A version's manifest exactly as stored, its RFC 8785 bytes (which a signature covers):
-    their length and the parts they are stored in, to be sent one after another."""
+    their length, and the parts they are stored in, read one at a time as they are sent
+    (in a unit of work of their own: the request's may be gone by then)."""
     version = _version(uow, dossier_id, root)
-    return version.manifest_size, list(uow.dossiers.manifest_parts(version.id))
+    version_id, size = version.id, version.manifest_size
+
+    def parts() -> Iterator[bytes]:
+        with container.uow() as own:
+            yield from own.dossiers.manifest_parts(version_id)
+
+    return size, parts()
 
 
 def load_manifest(uow: UnitOfWork, dossier_id: str, root: str | None = None) -> Manifest:

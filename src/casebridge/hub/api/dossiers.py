@@ -230,12 +230,16 @@ def status(
 
 
 @router.get("/{dossier_id}/versions/{root}/manifest", openapi_extra=policy(Action.DOSSIER_READ))
-def manifest(dossier_id: str, root: str, principal: CurrentPrincipal, uow: Uow) -> Response:
-    """The manifest exactly as stored: its RFC 8785 bytes, which a signature covers."""
+def manifest(
+    dossier_id: str, root: str, principal: CurrentPrincipal, uow: Uow, request: Request
+) -> Response:
+    """The manifest exactly as stored: its RFC 8785 bytes, which a signature covers; sent
+    a stored part (a volume) at a time."""
     require_dossier(uow, principal, dossier_id, root, Action.DOSSIER_READ)
-    size, parts = dossiers.manifest_text(uow, dossier_id, root)
+    c: Container = request.app.state.container
+    size, parts = dossiers.manifest_text(c, uow, dossier_id, root)
     return StreamingResponse(
-        iter(parts), media_type="application/json", headers={"Content-Length": str(size)}
+        parts, media_type="application/json", headers={"Content-Length": str(size)}
     )
 
 
