@@ -21,6 +21,7 @@ from casebridge.gateway.dossier_folder import (
     MANIFEST_NAME,
     mark_pages,
     marked_pages,
+    marked_sizes,
     pack,
     read_manifest,
     verify_folder,
@@ -101,7 +102,9 @@ def test_the_pages_a_push_sends_are_marked_then_made_one_at_a_time(tmp_path: Pat
     assert [(sha, size) for _, sha, size in files] == [(p.sha256, p.size) for _, p in in_order]
     for path, sha, _ in files:
         assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha
-    packs = list(_packs(marked_pages(folder, manifest, bits), 250))
+    sizes = list(marked_sizes(manifest, bits))
+    assert sizes == [(i, size) for i, _, _, size in marked_pages(folder, manifest, bits)]
+    packs = list(_packs(sizes, 250))
     assert [(p.first, p.stop, p.count, p.nbytes) for p in packs] == [
         (0, 4, 2, 200),  # pages 0 and 3 (1 and 2 are not marked)
         (4, 6, 2, 200),

@@ -82,6 +82,24 @@ def test_only_the_last_few_volumes_are_kept_loaded() -> None:
     assert shelf.gets == gets
 
 
+def test_a_volume_read_in_passing_is_not_kept_and_evicts_nothing() -> None:
+    """A push plans its packs ahead of the ones it sends: the planning reads volumes in
+    passing, so the volumes being sent stay loaded (and the process holds as many volumes
+    for a dossier of 22 as for one of 6)."""
+    base = _manifest().volumes[0]
+    many = [Volume(f"卷{i}", base.documents) for i in range(10)]
+    shelf = _DictShelf()
+    vols = ShelvedVolumes.shelve(shelf, iter(many))
+    for i in range(4):
+        vols[i]
+    kept = list(vols._cache)
+    assert vols.passing(9) == many[9]
+    assert list(vols._cache) == kept  # not kept, nothing evicted
+    gets = shelf.gets
+    assert vols.passing(2) is vols[2]  # a loaded one is taken from the cache
+    assert shelf.gets == gets
+
+
 def test_a_shelved_manifest_is_the_same_manifest() -> None:
     m = _manifest()
     again, _ = _shelved(m)

@@ -65,6 +65,7 @@ from casebridge.gateway.dossier_folder import (
     mark_bits,
     mark_pages,
     marked_pages,
+    marked_sizes,
     page_path,
     volume_dir,
     write_manifest,
@@ -387,7 +388,7 @@ class HubClient:
             bits = mark_pages(manifest, answer.pop("missing"))
         missing = count_set(bits)
         result = PushResult(manifest.dossier_id, manifest.root, manifest.page_count, missing)
-        packs = _packs(marked_pages(folder, manifest, bits), pack_bytes)
+        packs = _packs(marked_sizes(manifest, bits), pack_bytes)
         url = f"/api/v1/dossiers/{manifest.dossier_id}/versions/{manifest.root}/packs"
         throttle = _Throttle(bwlimit)
         lock = threading.Lock()
@@ -692,12 +693,12 @@ class _Pack:
     nbytes: int  # their bytes, without the frames' headers
 
 
-def _packs(pages: Iterable[tuple[int, str, str, int]], pack_bytes: int) -> Iterator[_Pack]:
-    """Pages (:func:`marked_pages`) grouped in order into packs of at most ``pack_bytes``
-    (or one larger page)."""
+def _packs(pages: Iterable[tuple[int, int]], pack_bytes: int) -> Iterator[_Pack]:
+    """Pages (index, size: :func:`marked_sizes`) grouped in order into packs of at most
+    ``pack_bytes`` (or one larger page)."""
     first = count = nbytes = 0
     stop = 0
-    for i, _, _, size in pages:
+    for i, size in pages:
         if count and nbytes + size > pack_bytes:
             yield _Pack(first, stop, count, nbytes)
             count = nbytes = 0

@@ -512,6 +512,24 @@ def marked_pages(
             pos += len(doc.pages)
 
 
+def marked_sizes(manifest: Manifest, bits: bytes) -> Iterator[tuple[int, int]]:
+    """(index, size) of each marked page, in manifest order: what a push needs to plan its
+    packs. Volumes are read in passing (:meth:`ShelvedVolumes.passing`): the planning runs
+    ahead of the packs being sent and must not push their volumes out of the cache."""
+    volumes = manifest.volumes
+    pos = 0
+    for vi, count in enumerate(manifest.volume_page_counts):
+        if not _any_set(bits, pos, pos + count):
+            pos += count
+            continue
+        vol = volumes.passing(vi) if isinstance(volumes, ShelvedVolumes) else volumes[vi]
+        for doc in vol.documents:
+            for i, size in enumerate(doc.pages.sizes(), pos):
+                if is_set(bits, i):
+                    yield i, size
+            pos += len(doc.pages)
+
+
 def _any_set(bits: bytes, lo: int, hi: int) -> bool:
     """Whether a page from ``lo`` to ``hi`` (excluded) is marked: the whole bytes in between
     at C speed, the bits at both ends one by one (a forwarded dossier marks 20 pages of
