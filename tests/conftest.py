@@ -21,9 +21,12 @@ from sqlalchemy import Engine, create_engine, text
 
 from casebridge.bootstrap import Container, procedure_context
 from casebridge.config import Settings
+from casebridge.domain.agency import Principal
 from casebridge.hub.app import create_app
 from casebridge.hub.tls import HubHttpProtocol
 from casebridge.logs import configure_logging
+from casebridge.services.auth import principal_for
+from casebridge.services.setup import initialise
 from casebridge.store.db import make_engine
 from casebridge.store.migrate import upgrade
 from casebridge.store.uow import UnitOfWorkFactory
@@ -74,6 +77,16 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def uow_factory(engine: Engine) -> UnitOfWorkFactory:
     return UnitOfWorkFactory(engine)
+
+
+def police_principal(container: Container) -> Principal:
+    """The police handler of a hub database initialised here (the demo-free set-up)."""
+    with container.uow() as uow:
+        initialise(uow)
+    with container.uow() as uow:
+        user = uow.users.by_username("police.handler")
+        assert user is not None
+        return principal_for(user)
 
 
 def free_port() -> int:

@@ -8,20 +8,10 @@ from sqlalchemy import select
 
 from casebridge.bootstrap import Container
 from casebridge.domain.agency import Principal
-from casebridge.services.auth import principal_for
 from casebridge.services.exchanges import SendExchange, send_exchange
-from casebridge.services.setup import initialise
 from casebridge.services.supervision import list_alerts
 from casebridge.store.models import AuditEvent
-
-
-def _police(container: Container) -> Principal:
-    with container.uow() as uow:
-        initialise(uow)
-    with container.uow() as uow:
-        user = uow.users.by_username("police.handler")
-        assert user is not None
-        return principal_for(user)
+from tests.conftest import police_principal
 
 
 def _detained(container: Container, police: Principal, key: str, name: str) -> None:
@@ -42,7 +32,7 @@ def _detained(container: Container, police: Principal, key: str, name: str) -> N
 
 
 def test_alert_is_raised_once_and_audited(container: Container) -> None:
-    police = _police(container)
+    police = police_principal(container)
     ctx = container.procedure
     _detained(container, police, "police-detention-1", "赵六")
     as_of = date(2026, 3, 9)  # the 3-day limit passed on 03-05
@@ -66,7 +56,7 @@ def test_two_supervisors_reading_at_once_raise_each_alert_once(container: Contai
     them once failed (a unique key hit by the other) — a read answered with an error."""
     import threading
 
-    police = _police(container)
+    police = police_principal(container)
     ctx = container.procedure
     _detained(container, police, "police-detention-race", "钱七")
     go = threading.Barrier(2)

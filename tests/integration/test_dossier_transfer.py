@@ -23,7 +23,6 @@ import httpx
 import pytest
 
 from casebridge.bootstrap import Container
-from casebridge.domain.agency import Principal
 from casebridge.domain.dossier import (
     EXTENSION_SCHEMA,
     Document,
@@ -41,10 +40,8 @@ from casebridge.gateway.dossier_client import HubClient
 from casebridge.gateway.dossier_folder import MANIFEST_NAME, pack, read_manifest, verify_folder
 from casebridge.native import sha256 as native_sha256
 from casebridge.services import dossiers
-from casebridge.services.auth import principal_for
 from casebridge.services.pack_slots import PackSlots
-from casebridge.services.setup import initialise
-from tests.conftest import LiveServer, post_at_once
+from tests.conftest import LiveServer, police_principal, post_at_once
 from tests.integration.dossier_helpers import demo_token, make_folder, transfer_with_dossier
 
 
@@ -892,16 +889,6 @@ def _big_manifest(pages: int) -> Manifest:
     return Manifest("D-2026-MEM", "张某某盗窃案", tuple(volumes)).sealed()
 
 
-def _police(container: Container) -> Principal:
-    """The demo police handler of a fresh hub database (initialised here)."""
-    with container.uow() as uow:
-        initialise(uow)
-    with container.uow() as uow:
-        user = uow.users.by_username("police.handler")
-        assert user is not None
-        return principal_for(user)
-
-
 def test_registering_versions_of_a_large_dossier_holds_few_copies_of_its_manifest(
     container: Container,
 ) -> None:
@@ -915,7 +902,7 @@ def test_registering_versions_of_a_large_dossier_holds_few_copies_of_its_manifes
     asked a chunk at a time, it needs about two; three with the parse of the body, which is
     read a volume at a time.
     """
-    police = _police(container)
+    police = police_principal(container)
     parent = _big_manifest(4000)
     size = len(parent.canonical())
     body = parent.canonical()
@@ -985,7 +972,7 @@ def test_the_hub_keeps_the_manifests_it_parsed_on_a_shelf_and_bounds_how_many(
     bounded by entries too (each shelf is an open file), not only by pages."""
     monkeypatch.setattr(dossiers, "_MANIFESTS", OrderedDict())
     monkeypatch.setattr(dossiers, "_CACHE_ENTRIES", 2)
-    police = _police(container)
+    police = police_principal(container)
     versions = [
         Manifest(f"D-SHELF-{n}", "t", _big_manifest(1200).volumes).sealed() for n in range(3)
     ]
