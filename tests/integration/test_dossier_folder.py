@@ -157,8 +157,9 @@ def test_files_hashed_in_groups_give_each_files_own_hash_and_size(
 def test_the_file_shelf_gives_back_what_it_was_given_and_leaves_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Bytes put from several threads at once come back each under its key; the file has
-    no name from the start and its descriptor closes with the shelf."""
+    """Bytes put from several threads at once come back each under its key, read at once
+    (a thread's next read reuses its buffer); the file has no name from the start and its
+    descriptor closes with the shelf."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     shelf = FileShelf()
     assert list(tmp_path.iterdir()) == []  # unlinked at once
@@ -167,7 +168,10 @@ def test_the_file_shelf_gives_back_what_it_was_given_and_leaves_no_file(
         keys = list(pool.map(shelf.put, blobs))
     assert sorted(keys) == list(range(64))
     with ThreadPoolExecutor(4) as pool:
-        assert list(pool.map(shelf.get, keys)) == blobs
+        assert list(pool.map(lambda k: bytes(shelf.get(k)), keys)) == blobs
+    first, second = shelf.get(1), shelf.get(0)  # one thread: the same buffer, reused
+    assert first.obj is second.obj
+    assert bytes(second) == blobs[0]
     fd = shelf._fd
     os.fstat(fd)
     shelf.close()

@@ -128,11 +128,13 @@ def _volume_bytes(vol: Volume) -> int:
 
 class Shelf(Protocol):
     """Where :class:`ShelvedVolumes` keeps volumes out of the process's memory (the
-    gateway's: an unlinked temporary file). Bytes in, a key out; the same bytes back."""
+    gateway's and the hub's: an unlinked temporary file). Bytes in, a key out; the same
+    bytes back, as any bytes-like object: read at once (it may be a buffer the shelf reuses
+    for its next ``get`` on this thread)."""
 
     def put(self, data: bytes, /) -> int: ...
 
-    def get(self, key: int, /) -> bytes: ...
+    def get(self, key: int, /) -> bytes | memoryview: ...
 
 
 class ShelvedVolumes(Sequence[Volume]):
