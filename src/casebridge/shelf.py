@@ -24,7 +24,11 @@ _GRAIN = 64 << 10  # its size is a multiple of this
 class FileShelf:
     """Append-only bytes in a temporary file: ``put`` gives a key, ``get`` the bytes back."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, thread_buffers: bool = True) -> None:
+        """``thread_buffers``: read into a buffer each calling thread keeps (:meth:`get`);
+        for a process whose few threads read many volumes (a gateway's streams), not one
+        that serves from dozens of request threads (the hub), where each would keep one."""
+        self._thread_buffers = thread_buffers
         self._fd, path = tempfile.mkstemp(prefix="casebridge-shelf-")
         os.unlink(path)  # nameless from now on: nothing is left behind, whatever ends this
         # A bare descriptor, closed when the shelf is collected (a file object would warn).
@@ -44,13 +48,18 @@ class FileShelf:
             view, at = view[n:], at + n
         return key
 
-    def get(self, key: int, /) -> memoryview:
-        """The bytes of ``key``, read into this thread's buffer: valid until this thread's
-        next ``get`` (:class:`ShelvedVolumes` unpickles them at once). Not a new buffer
-        each time: volumes of tens of KB read into new buffers by several threads (a
-        pull's streams) left the heap larger the more volumes were read, so a pull with
-        four streams was 50–100 KiB larger at 5,253 pages than at 1,313."""
+    def get(self, key: int, /) -> bytes | memoryview:
+        """The bytes of ``key``; with ``thread_buffers``, read into this thread's buffer and
+        valid until this thread's next ``get`` (:class:`ShelvedVolumes` unpickles them at
+        once). Not a new buffer each time: volumes of tens of KB read into new buffers by
+        several threads (a pull's streams) left the heap larger the more volumes were read,
+        so a pull with four streams was 50–100 KiB larger at 5,253 pages than at 1,313."""
         at, length = self._spans[key]
+        if not self._thread_buffers:
+            data = os.pread(self._fd, length, at)
+            if len(data) != length:  # a regular file reads whole; anything else is lost
+                raise OSError(f"shelf: {len(data)} of {length} bytes at {at}")
+            return data
         buf: bytearray | None = getattr(_READS, "buf", None)
         if buf is None or len(buf) < length:
             buf = _READS.buf = bytearray(-(-length // _GRAIN) * _GRAIN)

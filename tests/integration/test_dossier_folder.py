@@ -170,8 +170,13 @@ def test_the_file_shelf_gives_back_what_it_was_given_and_leaves_no_file(
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(lambda k: bytes(shelf.get(k)), keys)) == blobs
     first, second = shelf.get(1), shelf.get(0)  # one thread: the same buffer, reused
+    assert isinstance(first, memoryview)
+    assert isinstance(second, memoryview)
     assert first.obj is second.obj
     assert bytes(second) == blobs[0]
+    plain = FileShelf(thread_buffers=False)  # the hub's: dozens of request threads
+    kept = [plain.get(plain.put(b)) for b in blobs[:3]]
+    assert kept == blobs[:3]  # each its own bytes
     fd = shelf._fd
     os.fstat(fd)
     shelf.close()

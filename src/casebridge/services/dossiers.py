@@ -194,7 +194,7 @@ def _parsed(uow: UnitOfWork, version: DossierVersion) -> Manifest:
     manifest, _ = manifest_from_file(
         _PartsReader(lambda: uow.dossiers.manifest_parts(version.id)),
         trust_root=True,
-        shelf=FileShelf(),
+        shelf=FileShelf(thread_buffers=False),
     )
     if manifest is None:
         raise CorruptData(
@@ -488,7 +488,7 @@ def register_manifest(
     Idempotent: posting the same manifest again (a resumed push) returns the current gaps.
     """
     try:
-        manifest, problems = manifest_from_file(body, shelf=FileShelf())
+        manifest, problems = manifest_from_file(body, shelf=FileShelf(thread_buffers=False))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(
             N_("the manifest is not JSON"), problems=[Problem("body", str(exc), rule="json")]
