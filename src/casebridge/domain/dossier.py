@@ -225,8 +225,9 @@ class ShelvedVolumes(Sequence[Volume]):
         1,313 (which has only six), and was larger by ~150 KB."""
         with self._lock:
             cached = self._cache.get(i)
-        if cached is not None:
-            return cached
+        return self._read(i) if cached is None else cached
+
+    def _read(self, i: int) -> Volume:
         vol: Volume = pickle.loads(self._shelf.get(self._keys[i]))  # noqa: S301 - our own bytes
         return vol
 
@@ -236,7 +237,7 @@ class ShelvedVolumes(Sequence[Volume]):
             if cached is not None:
                 self._cache.move_to_end(i)
                 return cached
-        vol: Volume = pickle.loads(self._shelf.get(self._keys[i]))  # noqa: S301 - our own bytes
+        vol = self._read(i)
         with self._lock:
             self._cache[i] = vol
             if len(self._cache) > self.CACHED:

@@ -494,39 +494,45 @@ def marked_pages(
     manifest; made one at a time, not held (a push plans its packs as such runs of pages
     and makes each pack's pages again as it sends it)."""
     stop = manifest.page_count if stop is None else stop
-    pos = 0
-    for vi, count in enumerate(manifest.volume_page_counts, 1):
-        if pos >= stop:
-            return
-        if pos + count <= first or not _any_set(bits, max(pos, first), min(pos + count, stop)):
-            pos += count  # nothing to send here: the volume is not even loaded
-            continue
-        vol = manifest.volumes[vi - 1]
+    for vi, vol, doc, pos in _marked_documents(manifest, bits, first, stop, passing=False):
         base = f"{folder}/{volume_dir(vi, vol.title)}/"
-        for doc in vol.documents:
-            lo, hi = max(pos, first), min(pos + len(doc.pages), stop)
-            if _any_set(bits, lo, hi):
-                for i, page in enumerate(doc.pages[lo - pos : hi - pos], lo):
-                    if is_set(bits, i):
-                        yield i, base + page.name, page.sha256, page.size
-            pos += len(doc.pages)
+        lo, hi = max(pos, first), min(pos + len(doc.pages), stop)
+        for i, page in enumerate(doc.pages[lo - pos : hi - pos], lo):
+            if is_set(bits, i):
+                yield i, base + page.name, page.sha256, page.size
 
 
 def marked_sizes(manifest: Manifest, bits: bytes) -> Iterator[tuple[int, int]]:
     """(index, size) of each marked page, in manifest order: what a push needs to plan its
     packs. Volumes are read in passing (:meth:`ShelvedVolumes.passing`): the planning runs
     ahead of the packs being sent and must not push their volumes out of the cache."""
+    for _, _, doc, pos in _marked_documents(manifest, bits, 0, manifest.page_count, passing=True):
+        for i, size in enumerate(doc.pages.sizes(), pos):
+            if is_set(bits, i):
+                yield i, size
+
+
+def _marked_documents(
+    manifest: Manifest, bits: bytes, first: int, stop: int, *, passing: bool
+) -> Iterator[tuple[int, Volume, Document, int]]:
+    """(1-based volume, volume, document, index of its first page) of each document with a
+    marked page in ``[first, stop)``; a volume with none is not even loaded. ``passing``:
+    read volumes in passing (:meth:`ShelvedVolumes.passing`), not into the cache."""
     volumes = manifest.volumes
     pos = 0
-    for vi, count in enumerate(manifest.volume_page_counts):
-        if not _any_set(bits, pos, pos + count):
+    for vi, count in enumerate(manifest.volume_page_counts, 1):
+        if pos >= stop:
+            return
+        if pos + count <= first or not _any_set(bits, max(pos, first), min(pos + count, stop)):
             pos += count
             continue
-        vol = volumes.passing(vi) if isinstance(volumes, ShelvedVolumes) else volumes[vi]
+        if passing and isinstance(volumes, ShelvedVolumes):
+            vol = volumes.passing(vi - 1)
+        else:
+            vol = volumes[vi - 1]
         for doc in vol.documents:
-            for i, size in enumerate(doc.pages.sizes(), pos):
-                if is_set(bits, i):
-                    yield i, size
+            if _any_set(bits, max(pos, first), min(pos + len(doc.pages), stop)):
+                yield vi, vol, doc, pos
             pos += len(doc.pages)
 
 

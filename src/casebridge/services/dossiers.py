@@ -594,13 +594,29 @@ class _Spliced:
         uow.dossiers.add_manifest_parts(version_id, self.volumes + 1, self.tail)
 
 
+class _Digest:
+    """SHA-256 (hex) and length of the bytes that pass through :meth:`of`: a manifest is
+    hashed as its parts are written, not built again to be hashed."""
+
+    def __init__(self) -> None:
+        self._sha, self._size = hashlib.sha256(), 0
+
+    def of(self, parts: Iterable[bytes]) -> Iterator[bytes]:
+        for part in parts:
+            self._sha.update(part)
+            self._size += len(part)
+            yield part
+
+    @property
+    def value(self) -> tuple[str, int]:
+        return self._sha.hexdigest(), self._size
+
+
 def _digest(parts: Iterable[bytes]) -> tuple[str, int]:
     """SHA-256 (hex) and length of the bytes these parts join into."""
-    h, size = hashlib.sha256(), 0
-    for part in parts:
-        h.update(part)
-        size += len(part)
-    return h.hexdigest(), size
+    digest = _Digest()
+    deque(digest.of(parts), maxlen=0)
+    return digest.value
 
 
 def _register(
@@ -703,17 +719,9 @@ def _new_version(
         spliced.write(uow, version.id)
         version.manifest_sha256, version.manifest_size = _digest(spliced.parts(uow))
     else:  # written and hashed a volume at a time, in one pass
-        h, size = hashlib.sha256(), 0
-
-        def hashed() -> Iterator[bytes]:
-            nonlocal size
-            for part in manifest.canonical_chunks():
-                h.update(part)
-                size += len(part)
-                yield part
-
-        uow.dossiers.add_manifest_parts(version.id, 0, hashed())
-        version.manifest_sha256, version.manifest_size = h.hexdigest(), size
+        digest = _Digest()
+        uow.dossiers.add_manifest_parts(version.id, 0, digest.of(manifest.canonical_chunks()))
+        version.manifest_sha256, version.manifest_size = digest.value
     status = _status(uow, version, manifest, candidates)
     _remember(manifest)  # same root, same manifest
     audit.record(
