@@ -244,6 +244,26 @@ def test_segment_store_keeps_no_index_in_memory(tmp_path: Path) -> None:
     assert large - small < 16 << 10, (small, large)
 
 
+def test_segment_store_looks_keys_up_without_an_ephemeral_table(tmp_path: Path) -> None:
+    """A lookup is one probe of the index's primary key: SQLite answers ``IN (list)`` by
+    first building an ephemeral b-tree with its own page cache (~100 KB allocated and
+    freed per query, in whichever thread asked), which fragmented the hub's heaps."""
+    import sqlite3
+
+    from casebridge.blobs import segments
+
+    store = SegmentBlobStore(tmp_path / "blobs")
+    keys = [_key(b"a"), _key(b"b")]
+    store.put_many_with([(keys[0], 1, lambda out: out.__setitem__(slice(None), b"a"))])
+    store.sync()
+    db = sqlite3.connect(tmp_path / "blobs" / "segments" / "index.sqlite3")
+    ops = [row[1] for row in db.execute("EXPLAIN " + segments._LOOKUP, (b"k",))]
+    db.close()
+    assert "OpenEphemeral" not in ops
+    assert [store.exists(k) for k in keys] == [True, False]
+    store.close()
+
+
 def test_segment_store_rolls_over_to_new_segments(tmp_path: Path) -> None:
     fs = SegmentBlobStore(tmp_path / "blobs", segment_bytes=64 << 10)
     blobs = {_key(bytes([i])): bytes([i]) * (20_000 + i) for i in range(10)}

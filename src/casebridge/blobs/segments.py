@@ -67,12 +67,10 @@ _SCHEMA = (
     " offset INTEGER NOT NULL, length INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS imported (name TEXT PRIMARY KEY)",  # legacy .idx files
 )
-_IN_MAX = 16
-# One statement per number of keys (placeholders only: no value is ever part of the text).
-_IN = [""] + [
-    f"SELECT key, segment, offset, length FROM blob WHERE key IN ({','.join('?' * n)})"  # noqa: S608
-    for n in range(1, _IN_MAX + 1)
-]
+# One key a query, by equality: SQLite answers ``key IN (?, ...)`` by building an ephemeral
+# b-tree of the list first, with its own pager and page cache (~100 KB of allocations made
+# and freed per query, several per pack received), where ``key = ?`` is one index probe.
+_LOOKUP = "SELECT key, segment, offset, length FROM blob WHERE key = ?"
 # SQLite's page cache per connection (one connection per thread): small and fixed, so that
 # the index costs a process the same memory whatever it holds. Misses are reads from the
 # OS page cache; a lookup touches two or three pages.
@@ -219,11 +217,10 @@ class SegmentBlobStore:
 
     @staticmethod
     def _rows(cur: sqlite3.Cursor, raws: list[bytes]) -> Iterator[tuple[bytes, int, int, int]]:
-        """The index rows (key, segment, offset, length) of those keys it holds, asked
-        :data:`_IN_MAX` keys a query."""
-        for at in range(0, len(raws), _IN_MAX):
-            part = raws[at : at + _IN_MAX]
-            yield from cur.execute(_IN[len(part)], part)
+        """The index rows (key, segment, offset, length) of those keys it holds (see
+        :data:`_LOOKUP`)."""
+        for raw in raws:
+            yield from cur.execute(_LOOKUP, (raw,))
 
     def _path(self, cur: sqlite3.Cursor, segment: int) -> str:
         path = self._paths.get(segment)

@@ -27,16 +27,19 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 import threading
 from asyncio import sslproto
 from collections import deque
 from typing import Any
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 __all__ = [
     "BODY_HIGH_WATER",
     "BODY_MESSAGE",
+    "BODY_TAKEN_FROM",
     "BODY_WAIT_HIGH_WATER",
     "READ_BUFFER",
     "TLS_RECORD",
@@ -52,12 +55,16 @@ BODY_WAIT_HIGH_WATER = 64 << 10  # the same before the app's first receive()
 BODY_MESSAGE = 1 << 20  # at most about this much per ASGI message (one join, bounded)
 READ_BUFFER = 256 << 10  # what the transport may decrypt (or read) into it in one go
 TLS_RECORD = 16 << 10  # the largest TLS record's plaintext (RFC 8446 §5.1): one write each
+BODY_TAKEN_FROM = 256 << 10  # a body this long (Content-Length) is copied into slabs
+SLAB = BODY_MESSAGE  # the size of every slab: one ASGI message at most
+_FORMS = (b"multipart/", b"application/x-www-form-urlencoded")  # parsers index their pieces
+_HEAD_END = b"\r\n\r\n"
 
 
 class _ChunkedBodyCycle(RequestResponseCycle):
     """uvicorn's request cycle, with the body kept as a list of received pieces."""
 
-    chunks: deque[bytes]
+    chunks: deque[bytes | memoryview]
     queued: int
     reading: bool  # the application has asked for the body (receive() called once)
 
@@ -74,6 +81,16 @@ class _ChunkedBodyCycle(RequestResponseCycle):
         if self.disconnected or self.response_complete:
             return {"type": "http.disconnect"}
         chunks = self.chunks
+        if chunks and type(chunks[0]) is memoryview:  # a slab's piece: up to 1 MiB, as it lies
+            body = chunks.popleft()
+            self.queued -= len(body)
+            if chunks:
+                self.message_event.set()  # the rest is already here: the next receive() is free
+            return {
+                "type": "http.request",
+                "body": body,
+                "more_body": bool(chunks) or self.more_body,
+            }
         if self.queued > BODY_MESSAGE:  # hand over about 1 MiB, keep the rest for next time
             parts = [chunks.popleft()]
             size = len(parts[0])
@@ -90,6 +107,16 @@ class _ChunkedBodyCycle(RequestResponseCycle):
 
 
 class PeerCertHttpToolsProtocol(HttpToolsProtocol):
+    # Set by HubHttpProtocol around a feed that ends exactly where a request's head ends:
+    # only then may the body that follows be taken past the parser (see take_body).
+    head_ends_feed = False
+    between = True  # the parser is not inside a body it reads itself
+    taking = 0  # body bytes still to take past the parser
+    _slab: memoryview | None = None
+    _fill = 0  # bytes of the current slab used
+    _open: memoryview | None = None  # the queued piece the next bytes may extend
+    _open_at = 0
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
@@ -112,8 +139,62 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol):
             cycle.__class__ = _ChunkedBodyCycle
             chunked: Any = cycle
             chunked.chunks, chunked.queued, chunked.reading = deque(), 0, False
+            if self.head_ends_feed and not self.parser.should_upgrade():
+                self.taking = _length_to_take(self.headers)
+        self.between = self.taking > 0  # taken bodies: the parser sees none
+
+    def on_message_complete(self) -> None:
+        self.between, self.taking = True, 0
+        super().on_message_complete()
+
+    def take_body(self, data: memoryview) -> int:
+        """Take the request body's next bytes from ``data`` past the parser; return how many.
+
+        Why: httptools hands every body piece over as a new ``bytes`` of whatever size the
+        transport read (here up to 256 KiB), and :class:`_ChunkedBodyCycle` joined them into
+        messages of about 1 MiB: a 0.3 GB push made ~1,100 pieces and ~270 joins, buffers of
+        every size between 16 KiB and 1 MiB made and freed for each pack, whose holes glibc's
+        heap kept and reused badly, so the hub grew with every GB received. A body that is
+        taken is copied once into slabs of one size (:class:`_Slabs`), handed over as views
+        of them, and the slabs are reused.
+        """
+        n = min(self.taking, len(data))
+        cycle: Any = self.cycle
+        if not cycle.response_complete:
+            if cycle.reading:
+                self._into_slabs(cycle, data[:n])
+            else:  # not read yet: a few KiB until reading pauses, copied as they are
+                cycle.chunks.append(bytes(data[:n]))
+                cycle.queued += n
+            if cycle.queued > (BODY_HIGH_WATER if cycle.reading else BODY_WAIT_HIGH_WATER):
+                self.flow.pause_reading()
+            cycle.message_event.set()
+        self.taking -= n
+        if not self.taking:  # the parser never saw the body: a fresh one for the next request
+            self.parser = httptools.HttpRequestParser(self)
+            self.on_message_complete()
+        return n
+
+    def _into_slabs(self, cycle: Any, data: memoryview) -> None:
+        chunks: deque[bytes | memoryview] = cycle.chunks
+        while data:
+            if self._slab is None or self._fill == SLAB:
+                self._slab, self._fill, self._open = _slabs().take(), 0, None
+            at = self._fill
+            n = min(len(data), SLAB - at)
+            self._slab[at : at + n] = data[:n]
+            self._fill = at + n
+            cycle.queued += n
+            data = data[n:]
+            if self._open is not None and chunks and chunks[-1] is self._open:
+                chunks[-1] = self._open = self._slab[self._open_at : self._fill]
+            else:  # the last piece was handed over (or there is none): start another
+                self._open, self._open_at = self._slab[at : self._fill], at
+                chunks.append(self._open)
 
     def on_body(self, body: bytes) -> None:
+        if self.taking:  # the head ended before the feed did (a bare-LF head): count them
+            self.taking -= len(body)
         cycle: Any = self.cycle
         if not isinstance(cycle, _ChunkedBodyCycle):
             super().on_body(body)
@@ -146,10 +227,13 @@ class HubHttpProtocol(asyncio.BufferedProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._http = PeerCertHttpToolsProtocol(*args, **kwargs)
-        buf: memoryview | None = getattr(_READ, "buf", None)
-        if buf is None:
-            buf = _READ.buf = memoryview(bytearray(READ_BUFFER))
-        self._buf = buf
+        raw: bytearray | None = getattr(_READ, "raw", None)
+        if raw is None:
+            raw = _READ.raw = bytearray(READ_BUFFER)
+            _READ.buf = memoryview(raw)
+        self._raw: bytearray = raw
+        self._buf: memoryview = _READ.buf
+        self._tail = b""  # the last bytes of a request head fed so far (its end may straddle)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if transport.get_extra_info("ssl_object") is not None:
@@ -174,14 +258,94 @@ class HubHttpProtocol(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         # httptools parses the view where it lies; what it passes on (URL, headers, body
-        # pieces) are copies, so the buffer is free again when this returns.
-        self._http.data_received(self._buf[:nbytes])  # type: ignore[arg-type]
+        # pieces) are copies, and a taken body is copied into slabs, so the buffer is free
+        # again when this returns. Feeds are cut where a request's head ends, so that the
+        # body after it can be taken past the parser (PeerCertHttpToolsProtocol.take_body).
+        http, buf, at = self._http, self._buf, 0
+        while at < nbytes:
+            if http.taking:
+                at += http.take_body(buf[at:nbytes])
+                continue
+            end = self._head_end(at, nbytes) if http.between else -1
+            if end < 0:
+                if http.between:  # the head goes on in the next read
+                    self._tail = (self._tail + bytes(buf[max(at, nbytes - 3) : nbytes]))[-3:]
+                http.data_received(buf[at:nbytes])  # type: ignore[arg-type]
+                return
+            self._tail = b""
+            http.head_ends_feed = True
+            try:
+                http.data_received(buf[at:end])  # type: ignore[arg-type]
+            finally:
+                http.head_ends_feed = False
+            if http.transport.is_closing():  # a malformed head, answered with 400
+                return
+            at = end
+
+    def _head_end(self, at: int, stop: int) -> int:
+        """The offset in the read buffer just after the first CRLF CRLF at or after ``at``
+        (it may begin in the bytes fed before: ``_tail``), or -1."""
+        if self._tail:
+            seam = (self._tail + bytes(self._buf[at : min(at + 3, stop)])).find(_HEAD_END)
+            if seam >= 0:
+                return at + seam + 4 - len(self._tail)
+        found = self._raw.find(_HEAD_END, at, stop)
+        return found + 4 if found >= 0 else -1
 
     def data_received(self, data: bytes) -> None:  # a transport that does not lend buffers
         self._http.data_received(data)
 
 
 _READ = threading.local()
+
+
+def _length_to_take(headers: list[tuple[bytes, bytes]]) -> int:
+    """The body length if the body is to be taken past the parser, else 0: a plain
+    ``Content-Length`` body of at least :data:`BODY_TAKEN_FROM` bytes that is not a form
+    (form parsers search their pieces, which must be ``bytes``)."""
+    length = 0
+    for name, value in headers:
+        if name == b"transfer-encoding" or (
+            name == b"content-type" and value.lower().startswith(_FORMS)
+        ):
+            return 0
+        if name == b"content-length":
+            if not value.isdigit() or length:
+                return 0  # malformed or repeated: the parser's to judge
+            length = int(value)
+    return length if length >= BODY_TAKEN_FROM else 0
+
+
+class _Slabs:
+    """One event-loop thread's slabs: buffers of :data:`SLAB` bytes that taken request
+    bodies are copied into and handed to the application as views.
+
+    A slab is reused once nothing refers to it any more: the application dropped every
+    view of it (pages verified and stored). Every slab has the same size, so reusing one
+    never leaves a hole; their number follows the bodies in flight, not their length.
+    """
+
+    def __init__(self) -> None:
+        self._all: list[bytearray] = []
+
+    def take(self) -> memoryview:
+        for slab in self._all:
+            # references: the list, this loop, getrefcount's argument; a view adds one
+            if sys.getrefcount(slab) == 3:
+                return memoryview(slab)
+        slab = bytearray(SLAB)
+        self._all.append(slab)
+        return memoryview(slab)
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+
+def _slabs() -> _Slabs:
+    slabs: _Slabs | None = getattr(_READ, "slabs", None)
+    if slabs is None:
+        slabs = _READ.slabs = _Slabs()
+    return slabs
 
 
 class _RecordWrites:
