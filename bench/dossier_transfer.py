@@ -85,6 +85,28 @@ _HUB_APP = (  # as `casebridge serve` builds it: settings, logging, the app, its
 )
 
 
+# What every casebridge process of one round runs under: the same string-hash seed
+# (PYTHONHASHSEED) and no address-space randomisation (setarch -R), both sizes alike; round
+# k uses seed k. Why: with both random, `dossier pack` of one folder peaked anywhere in 150
+# KiB (48,596–48,748, five runs); with the seed fixed, in 28 KiB; with both fixed, in 12 KiB
+# (48,896–48,908), so that a size's own effect on a process's peak is no longer drawn by
+# lot (sets and dicts iterate in an order set by the seed; ASLR moves every mapping). The
+# seed varies between rounds, so no one layout is picked; --random-layout turns this off.
+LAYOUT: dict[str, object] = {"seed": None, "prefix": []}
+
+
+def _layout_env(env: dict[str, str]) -> dict[str, str]:
+    if LAYOUT["seed"] is not None:
+        env["PYTHONHASHSEED"] = str(LAYOUT["seed"])
+    return env
+
+
+def _layout_prefix() -> list[str]:
+    prefix = LAYOUT["prefix"]
+    assert isinstance(prefix, list)
+    return prefix
+
+
 def settle() -> None:
     """Before each timed step: write back what earlier steps left dirty in the page cache,
     so that no step (rsync included) pays for the previous one's writeback."""
@@ -219,7 +241,7 @@ class Hub:
         self.var = work / "hub-var"
         discard(work, self.var)
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")},
+            **_layout_env({k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")}),
             "CASEBRIDGE_VAR_DIR": str(self.var),
             "CASEBRIDGE_LOG_LEVEL": "warning",
             "CASEBRIDGE_DOSSIER_MAX_BYTES": str(4 << 30),
@@ -235,7 +257,7 @@ class Hub:
         self.url = f"https://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [
-                PY, "-m", "uvicorn", "bench_hub_app:app", "--app-dir", str(work),
+                *_layout_prefix(), PY, "-m", "uvicorn", "bench_hub_app:app", "--app-dir", str(work),
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--http", "bench_hub_app:protocol",
                 "--loop", "uvloop", "--no-access-log", "--log-level", "warning",
@@ -287,11 +309,14 @@ class Hub:
 def cli(work: Path, label: str, *args: str) -> tuple[float, float, dict[str, object]]:
     """Run `casebridge ARGS`; returns (seconds, peak RSS in MB, last JSON line)."""
     rss = work / f"rss-{label}.txt"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")}
+    env = _layout_env({k: v for k, v in os.environ.items() if not k.startswith("CASEBRIDGE_")})
     env["CASEBRIDGE_VAR_DIR"] = str(work / "client-var")
     t0 = time.perf_counter()
     r = subprocess.run(
-        [PY, "-c", _RSS_WRAPPER, str(rss), *args], env=env, capture_output=True, text=True
+        [*_layout_prefix(), PY, "-c", _RSS_WRAPPER, str(rss), *args],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - t0
     if r.returncode != 0:
@@ -498,9 +523,23 @@ def main() -> None:
     ap.add_argument(
         "--repeat", type=int, default=3, help="rounds of every step; the figures are medians"
     )
+    ap.add_argument(
+        "--random-layout",
+        action="store_true",
+        help="leave hash seeds and address-space layout random (see LAYOUT)",
+    )
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(machine())
+    setarch = shutil.which("setarch")
+    if not args.random_layout and setarch is not None:
+        LAYOUT["prefix"] = [setarch, "-R"]
+    layout = (
+        "random (--random-layout)"
+        if args.random_layout
+        else f"round k: PYTHONHASHSEED=k{', ASLR off (setarch -R)' if setarch else ''}, both sizes"
+    )
+    print(f"process layout: {layout}")
     from casebridge.native import sha256 as native  # what hashes the pages here, and why
 
     sha_ni = "with" if native.cpu_has_sha_ni() else "without"
@@ -510,7 +549,8 @@ def main() -> None:
     rounds = max(1, args.repeat)
     small: list[dict[str, float]] = []
     big: list[dict[str, float]] = []
-    for _ in range(rounds):  # alternated, so that a slow minute of the VM hits both sizes
+    for k in range(rounds):  # alternated, so that a slow minute of the VM hits both sizes
+        LAYOUT["seed"] = None if args.random_layout else k + 1
         if args.small_pages:
             small.append(
                 run(args.work, args.small_pages, args.seed + 1, False, args.parallel,

@@ -9,13 +9,14 @@ Five things uvicorn's httptools protocol (0.54, pinned in uv.lock) does not do:
   copies it again into ``bytes`` for each ``receive()``, and pauses the socket as soon as
   64 KiB wait — with dossier packs of tens of MB that pause/resume churn and the copies cost
   the hub more CPU than TLS itself (measured: ~3.4 CPU-s per 1.2 GB received with a body
-  that is thrown away, ~1.8 with this class; `bench/RESULTS.md`). Here received pieces are
-  kept as they are and handed over about 1 MiB per ``receive()`` (joined once: large enough
-  that most pages of a pack lie inside one message, small enough not to fragment the heap
-  with multi-MB buffers), and reading pauses only when 2 MiB wait for the application
-  (bounded memory per connection) — 64 KiB (uvicorn's own mark) as long as the application
-  has not started reading the body: a pack waiting for a slot of the hub
-  (:mod:`casebridge.services.pack_slots`) must not hold 2 MiB;
+  that is thrown away, ~1.8 with this class; `bench/RESULTS.md`). Here a long body with a
+  ``Content-Length`` is taken past httptools, copied once into reused 1 MiB slabs and
+  handed over as views of them, one ``receive()`` each (see
+  :meth:`PeerCertHttpToolsProtocol.take_body`); other bodies are kept as httptools passes
+  them and handed over about 1 MiB per ``receive()``. Reading pauses when 1 MiB waits for
+  the application (bounded memory per connection) — 64 KiB (uvicorn's own mark) as long as
+  the application has not started reading the body: a pack waiting for a slot of the hub
+  (:mod:`casebridge.services.pack_slots`) must not hold more;
 - take received bytes through the buffered-protocol interface: see :class:`HubHttpProtocol`;
 - write to a TLS transport one record at a time, so that serving does not grow the heap:
   see :class:`_RecordWrites`;
@@ -50,7 +51,10 @@ __all__ = [
     "tls_protocol",
 ]
 
-BODY_HIGH_WATER = 2 << 20  # bytes of request body waiting for the app before reading pauses
+# Bytes of request body waiting for the application before reading pauses. 1 MiB, not 2:
+# the hub's slabs in use stayed at 18 over six 0.3 GB pushes into one worker (24–27 with
+# 2 MiB and two batches in flight per pack), for the same push time (`bench/RESULTS.md`).
+BODY_HIGH_WATER = 1 << 20
 BODY_WAIT_HIGH_WATER = 64 << 10  # the same before the app's first receive()
 BODY_MESSAGE = 1 << 20  # at most about this much per ASGI message (one join, bounded)
 READ_BUFFER = 256 << 10  # what the transport may decrypt (or read) into it in one go

@@ -87,9 +87,10 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dossier")
 # Received pages go to the pool in batches: what one receive() brought (about 1 MiB), or
 # more, until native_sha256.BATCH pages, where pages are hashed side by side (16 pages,
 # ~3.6 MB: see casebridge.native.sha256). A thread hand-off per page cost more than hashing
-# the page. Batches in flight per pack are bounded, and so is memory (the hub's protocol
-# pauses the socket at 2 MiB unread).
-_MAX_BATCHES = 2
+# the page. One batch in flight per pack (two before): with four packs at once that keeps
+# both cores busy, and what the hub holds per pack is its unread body (the hub's protocol
+# pauses the socket at 1 MiB), one batch being formed and one being stored.
+_MAX_BATCHES = 1
 
 
 # A batch holds at most native_sha256.BATCH pages and at most this many bytes of pages: 16

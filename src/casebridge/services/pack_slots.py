@@ -1,7 +1,7 @@
 """How many packs one hub process receives at once: its memory bound in the number of senders.
 
-A pack being received holds about 7 MB of the hub process (its unread body, up to 2 MiB; two
-batches of about 1 MiB being hashed and sealed; the threads' buffers; `bench/RESULTS.md`),
+A pack being received holds a few MB of the hub process (its unread body, up to 1 MiB; a
+batch being formed and one being hashed and sealed; the threads' buffers; `bench/RESULTS.md`),
 so memory grew with the number of gateways pushing at once: forty of them on one process
 would have needed some 300 MB on top of its 105 MB at rest. Packs beyond
 ``dossier_pack_slots`` wait, before their body is read; the hub's HTTP protocol reads no

@@ -30,11 +30,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
-    # 512 KiB of page cache per connection (SQLite's default is 2 MiB): the hub keeps a
+    # 128 KiB of page cache per connection (SQLite's default is 2 MiB): the hub keeps a
     # pool of connections, each cache filled as the database grows, and so the hub's memory
-    # grew with the data it held (+6 MB per worker after one 1.2 GB dossier). The file's
-    # pages stay in the OS cache; the hot indexes fit in 512 KiB.
-    cur.execute("PRAGMA cache_size=-512")
+    # grew with the data it held (+6 MB per worker after one 1.2 GB dossier with 2 MiB;
+    # with 512 KiB still +0.3 MB per 0.3 GB push into one worker, over eight pushes). The
+    # file's pages stay in the OS cache, so a miss is a read from memory.
+    cur.execute("PRAGMA cache_size=-128")
     cur.close()
 
 
