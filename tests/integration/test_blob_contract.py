@@ -18,6 +18,7 @@ from moto.server import ThreadedMotoServer
 from casebridge.blobs import BlobStore, FsBlobStore, S3BlobStore, SealedPages, SegmentBlobStore
 from casebridge.errors import CorruptData, NotFound
 from casebridge.security.crypto import SUITES, FileKek
+from casebridge.slabs import Slabs
 from tests.conftest import free_port
 
 
@@ -116,6 +117,36 @@ def test_sealed_pages_are_encrypted_at_rest_and_verified_on_read(
     store.put(k, bytes(raw))
     with pytest.raises(CorruptData, match="page 1"):
         pages.get(k, "page 1")
+
+
+@pytest.mark.parametrize("suite", sorted(SUITES))
+def test_pages_read_together_are_decrypted_into_one_slab(
+    store: BlobStore, tmp_path: Path, suite: str
+) -> None:
+    """What a download serves: views of one slab per group, a page too large for the rest
+    of it as bytes of its own, an altered page as its error with the others still served."""
+    pages = SealedPages(store, SUITES[suite], FileKek(tmp_path / "kek.key", SUITES[suite]))
+    data = [os.urandom(n) for n in (30_000, 50_000, 70_000, 20_000)]
+    keys = [_key(d) for d in data]
+    for k, d in zip(keys, data, strict=True):
+        pages.put(k, d)
+    pages.sync()
+    raw = bytearray(store.get(keys[3]))
+    raw[-5] ^= 0xFF
+    store.delete(keys[3])
+    store.put(keys[3], bytes(raw))
+    slabs = Slabs(100_000)  # room for the first two pages only
+    got = pages.get_many([(k, f"page {i}") for i, k in enumerate(keys)], into=slabs)
+    assert [type(g).__name__ for g in got[:3]] == ["memoryview", "memoryview", "bytes"]
+    assert got[0].obj is got[1].obj  # type: ignore[union-attr]
+    assert [bytes(g) for g in got[:3]] == data[:3]  # type: ignore[arg-type]
+    assert isinstance(got[3], CorruptData)
+    assert "page 3" in got[3].message
+    again = pages.get_many([(keys[0], "page 0")], into=slabs)
+    assert len(slabs) == 2  # the first slab is still lent (got holds views of it)
+    del got, again
+    pages.get_many([(keys[0], "page 0")], into=slabs)
+    assert len(slabs) == 2  # and reused once nothing refers to it
 
 
 @pytest.mark.parametrize("direct", [True, False])

@@ -22,6 +22,31 @@ def test_envelope_round_trips(suite: CryptoSuite, tmp_path: Path) -> None:
     assert open_envelope(suite, kek, b"addr", blob, "p1") == b"page bytes" * 100
 
 
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 300_007])
+def test_an_envelope_opens_into_a_buffer_the_caller_lends(
+    suite: CryptoSuite, tmp_path: Path, size: int
+) -> None:
+    kek = FileKek(tmp_path / "kek.key", suite)
+    page = bytes(range(256)) * (size // 256) + b"z" * (size % 256)
+    blob = seal_envelope(suite, kek, b"addr", page)
+    room = memoryview(bytearray(len(blob) + 8))
+    opened = open_envelope(suite, kek, b"addr", blob, "p1", out=room[3:])
+    assert isinstance(opened, memoryview)
+    assert opened.obj is room.obj  # in the lent buffer, where it was asked
+    assert bytes(opened) == page
+
+
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.99])
+def test_a_flipped_byte_is_detected_when_opening_into_a_buffer(
+    suite: CryptoSuite, tmp_path: Path, where: float
+) -> None:
+    kek = FileKek(tmp_path / "kek.key", suite)
+    blob = bytearray(seal_envelope(suite, kek, b"addr", b"x" * 1000))
+    blob[int(len(blob) * where)] ^= 0x01
+    with pytest.raises(CorruptData, match="page 7"):
+        open_envelope(suite, kek, b"addr", bytes(blob), "page 7", out=memoryview(bytearray(2000)))
+
+
 def test_each_envelope_has_its_own_data_key(suite: CryptoSuite, tmp_path: Path) -> None:
     kek = FileKek(tmp_path / "kek.key", suite)
     a = seal_envelope(suite, kek, b"addr", b"same")

@@ -20,6 +20,7 @@ from casebridge.security.crypto import (
     open_envelope,
     seal_envelope,
 )
+from casebridge.slabs import Slabs
 
 __all__ = ["SealedPages"]
 
@@ -68,10 +69,24 @@ class SealedPages:
         sealed after its hash was checked; ``rehash=False`` skips the second proof on the hot
         streaming path, where the receiver hashes every page anyway.
         """
-        return self._opened(sha256, self.store.get(sha256), what, rehash)
+        opened = self._opened(sha256, self.store.get(sha256), what, rehash)
+        assert isinstance(opened, bytes)
+        return opened
 
-    def _opened(self, sha256: str, blob: bytes | memoryview, what: object, rehash: bool) -> bytes:
-        plaintext = open_envelope(self.suite, self.kek, sha256.encode(), blob, what, self.keys)
+    def _opened(
+        self,
+        sha256: str,
+        blob: bytes | memoryview,
+        what: object,
+        rehash: bool,
+        out: memoryview | None = None,
+    ) -> bytes | memoryview:
+        aad = sha256.encode()
+        plaintext: bytes | memoryview = (
+            open_envelope(self.suite, self.kek, aad, blob, what, self.keys)
+            if out is None
+            else open_envelope(self.suite, self.kek, aad, blob, what, self.keys, out=out)
+        )
         if rehash and hashlib.sha256(plaintext).hexdigest() != sha256:
             raise AlteredData(
                 N_("{what}: decrypted bytes do not match the page hash"), params={"what": what}
@@ -79,19 +94,35 @@ class SealedPages:
         return plaintext
 
     def get_many(
-        self, pages: Sequence[tuple[str, object]], *, rehash: bool = True
-    ) -> list[bytes | CorruptData]:
+        self,
+        pages: Sequence[tuple[str, object]],
+        *,
+        rehash: bool = True,
+        into: Slabs | None = None,
+    ) -> list[bytes | memoryview | CorruptData]:
         """:meth:`get` for several pages (hash, what), in order; a page that fails is its
         :class:`CorruptData` in the list, so that the pages before it can still be served.
         A store that can reads blobs lying together at once (``get_many_with``: the segment
-        store)."""
+        store). With ``into``, the pages are decrypted one after another into one slab and
+        returned as views of it (a page that does not fit gets a ``bytes`` of its own): what
+        passes through on its way to a socket leaves no buffer of its own size behind
+        (:mod:`casebridge.slabs`)."""
+        slab = into.take() if into is not None else None
+        at = 0
 
-        def open_one(i: int, blob: bytes | memoryview) -> bytes | CorruptData:
+        def open_one(i: int, blob: bytes | memoryview) -> bytes | memoryview | CorruptData:
+            nonlocal at
             sha256, what = pages[i]
+            out = None
+            if slab is not None and at + len(blob) <= len(slab):
+                out = slab[at : at + len(blob)]  # room for the ciphertext, as decrypt wants
             try:
-                return self._opened(sha256, blob, what, rehash)
+                opened = self._opened(sha256, blob, what, rehash, out)
             except CorruptData as exc:
                 return exc
+            if out is not None:
+                at += len(opened)
+            return opened
 
         get_many_with = getattr(self.store, "get_many_with", None)
         if get_many_with is None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import sys
 import threading
 from asyncio import sslproto
 from collections import deque
@@ -36,6 +35,8 @@ from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from casebridge.slabs import Slabs
 
 __all__ = [
     "BODY_HIGH_WATER",
@@ -159,8 +160,8 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol):
         messages of about 1 MiB: a 0.3 GB push made ~1,100 pieces and ~270 joins, buffers of
         every size between 16 KiB and 1 MiB made and freed for each pack, whose holes glibc's
         heap kept and reused badly, so the hub grew with every GB received. A body that is
-        taken is copied once into slabs of one size (:class:`_Slabs`), handed over as views
-        of them, and the slabs are reused.
+        taken is copied once into slabs of one size (:mod:`casebridge.slabs`), handed over
+        as views of them, and the slabs are reused.
         """
         n = min(self.taking, len(data))
         cycle: Any = self.cycle
@@ -320,35 +321,11 @@ def _length_to_take(headers: list[tuple[bytes, bytes]]) -> int:
     return length if length >= BODY_TAKEN_FROM else 0
 
 
-class _Slabs:
-    """One event-loop thread's slabs: buffers of :data:`SLAB` bytes that taken request
-    bodies are copied into and handed to the application as views.
-
-    A slab is reused once nothing refers to it any more: the application dropped every
-    view of it (pages verified and stored). Every slab has the same size, so reusing one
-    never leaves a hole; their number follows the bodies in flight, not their length.
-    """
-
-    def __init__(self) -> None:
-        self._all: list[bytearray] = []
-
-    def take(self) -> memoryview:
-        for slab in self._all:
-            # references: the list, this loop, getrefcount's argument; a view adds one
-            if sys.getrefcount(slab) == 3:
-                return memoryview(slab)
-        slab = bytearray(SLAB)
-        self._all.append(slab)
-        return memoryview(slab)
-
-    def __len__(self) -> int:
-        return len(self._all)
-
-
-def _slabs() -> _Slabs:
-    slabs: _Slabs | None = getattr(_READ, "slabs", None)
+def _slabs() -> Slabs:
+    """This event-loop thread's slabs for taken bodies (:mod:`casebridge.slabs`)."""
+    slabs: Slabs | None = getattr(_READ, "slabs", None)
     if slabs is None:
-        slabs = _READ.slabs = _Slabs()
+        slabs = _READ.slabs = Slabs(SLAB)
     return slabs
 
 

@@ -20,7 +20,7 @@ import struct
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -70,6 +70,14 @@ class CryptoSuite(Protocol):
         """Plaintext, or :class:`cryptography.exceptions.InvalidTag`."""
         ...
 
+    def open_into(
+        self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes, out: memoryview
+    ) -> None:
+        """Like :meth:`open`, the plaintext written into ``out`` (``len(data)`` bytes of
+        room, for ``len(data) - 16`` of plaintext); what ``out`` holds after a failure is
+        not plaintext and must not be used."""
+        ...
+
 
 class IntlSuite:
     """AES-256-GCM and SHA-256."""
@@ -90,6 +98,13 @@ class IntlSuite:
 
     def open(self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes) -> bytes:
         return AESGCM(key).decrypt(nonce, data, aad)
+
+    def open_into(
+        self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes, out: memoryview
+    ) -> None:
+        if len(data) < TAG_BYTES:
+            raise InvalidTag
+        AESGCM(key).decrypt_into(nonce, data, aad, out[: len(data) - TAG_BYTES])
 
 
 class GmSuite:
@@ -124,6 +139,18 @@ class GmSuite:
         dec = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
         dec.authenticate_additional_data(aad)
         return dec.update(body) + dec.finalize()
+
+    def open_into(
+        self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes, out: memoryview
+    ) -> None:
+        if len(data) < TAG_BYTES:
+            raise InvalidTag
+        body, tag = data[:-TAG_BYTES], bytes(data[-TAG_BYTES:])
+        dec = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
+        dec.authenticate_additional_data(aad)
+        if len(body):  # update_into wants len(body) + 15 bytes of room; out has + 16
+            dec.update_into(body, out)
+        dec.finalize()  # the tag: InvalidTag if the body or the data were altered
 
 
 SUITES: dict[str, CryptoSuite] = {"intl": IntlSuite(), "gm": GmSuite()}
@@ -292,6 +319,7 @@ class SealInto:
         )
 
 
+@overload
 def open_envelope(
     suite: CryptoSuite,
     kek: KeyEncryptionKey,
@@ -299,8 +327,35 @@ def open_envelope(
     blob: bytes | memoryview,
     what: object,
     keys: DataKeys | None = None,
-) -> bytes:
-    """Decrypt and authenticate, or raise :class:`CorruptData` naming ``what``."""
+    out: None = None,
+) -> bytes: ...
+
+
+@overload
+def open_envelope(
+    suite: CryptoSuite,
+    kek: KeyEncryptionKey,
+    aad: bytes,
+    blob: bytes | memoryview,
+    what: object,
+    keys: DataKeys | None = None,
+    *,
+    out: memoryview,
+) -> memoryview: ...
+
+
+def open_envelope(
+    suite: CryptoSuite,
+    kek: KeyEncryptionKey,
+    aad: bytes,
+    blob: bytes | memoryview,
+    what: object,
+    keys: DataKeys | None = None,
+    out: memoryview | None = None,
+) -> bytes | memoryview:
+    """Decrypt and authenticate, or raise :class:`CorruptData` naming ``what``. With
+    ``out`` (room for the ciphertext and its tag) the plaintext is written there and a view
+    of it returned: a download decrypts into slabs instead of a new ``bytes`` per page."""
     view = memoryview(blob)  # slices without copying the body
     try:
         if view[:4] != _MAGIC:
@@ -326,7 +381,10 @@ def open_envelope(
         if key_id != kek.key_id:
             raise ValueError(Said(N_("sealed under another key-encryption key")))
         data_key = keys.unwrap(wrapped) if keys is not None else kek.unwrap(wrapped)
-        return suite.open(data_key, nonce, body, aad)
+        if out is None:
+            return suite.open(data_key, nonce, body, aad)
+        suite.open_into(data_key, nonce, body, aad, out)
+        return out[: len(body) - TAG_BYTES]
     except InvalidTag:
         raise AlteredData(
             N_("{what}: stored blob fails its authentication tag (altered)"), params={"what": what}
