@@ -196,3 +196,35 @@ def test_pages_that_do_not_pack_are_shelved_as_they_are() -> None:
     assert again == vol
     assert not again.documents[0].pages.packed
     assert list(again.documents[0].pages) == list(loose)
+
+
+def test_a_whole_download_of_a_shelved_manifest_is_planned_without_loading_a_volume() -> None:
+    """The plan of every document comes from the counts a shelved manifest keeps per volume
+    (a pull's range requests each planned it, and walking the volumes evicted the ones the
+    other streams were reading); it is the plan that walking them gives, row for row."""
+    base = _manifest()
+    empty_first = Volume(
+        "第4卷",
+        (
+            Document("KB", "空", "110102000000", Pages([])),
+            Document("F", "后", "110102000000", Pages(_pages(3, "f"))),
+        ),
+    )
+    m = Manifest("D-1", "张某盗窃案", (*base.volumes, empty_first)).sealed()
+    shelved, shelf = _shelved(m)
+    before = shelf.gets
+    plan = shelved.select(None)
+    assert shelf.gets == before  # no volume loaded to plan it
+    walked = m.select(None)
+    assert (len(plan), plan.length) == (len(walked), walked.length)
+    assert [plan[i] for i in range(len(plan))] == [walked[i] for i in range(len(walked))]
+    assert [plan.offset(i) for i in range(len(plan))] == [
+        walked.offset(i) for i in range(len(walked))
+    ]
+    assert [plan.index_at(b) for b in range(0, plan.length, 997)] == [
+        walked.index_at(b) for b in range(0, walked.length, 997)
+    ]
+    chosen = shelved.select([(2, 3), (4, 2)])  # chosen documents: walked, as before
+    assert [chosen[i] for i in range(len(chosen))] == [
+        walked[i] for i in range(len(walked)) if walked[i][0].volume in (2, 4)
+    ][-5:]

@@ -163,6 +163,7 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol):
         taken is copied once into slabs of one size (:mod:`casebridge.slabs`), handed over
         as views of them, and the slabs are reused.
         """
+        self._unset_keepalive_if_required()  # as data_received does for what httptools reads
         n = min(self.taking, len(data))
         cycle: Any = self.cycle
         if not cycle.response_complete:
