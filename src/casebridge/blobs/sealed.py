@@ -81,11 +81,8 @@ class SealedPages:
         rehash: bool,
         out: memoryview | None = None,
     ) -> bytes | memoryview:
-        aad = sha256.encode()
-        plaintext: bytes | memoryview = (
-            open_envelope(self.suite, self.kek, aad, blob, what, self.keys)
-            if out is None
-            else open_envelope(self.suite, self.kek, aad, blob, what, self.keys, out=out)
+        plaintext = open_envelope(
+            self.suite, self.kek, sha256.encode(), blob, what, self.keys, out=out
         )
         if rehash and hashlib.sha256(plaintext).hexdigest() != sha256:
             raise AlteredData(

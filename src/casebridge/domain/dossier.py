@@ -509,11 +509,7 @@ class PagePlan(Sequence[tuple[PageRef, Page]]):
             # 5,253-page pull loaded volumes 165 times on the hub (45 for 1,313 pages).
             for vi, (n, size) in enumerate(zip(volumes.page_counts, volumes.sizes, strict=True), 1):
                 if n:  # row from the volume's first document; empty ones are stepped over
-                    self._volumes.append(vi)
-                    self._documents.append(1)
-                    self._numbers.append(1)
-                    self._firsts.append(count)
-                    self._offsets.append(offset)
+                    self._row(vi, 1, 1, count, offset)
                     count += n
                     offset += size
             self._count, self.length = count, offset
@@ -524,16 +520,19 @@ class PagePlan(Sequence[tuple[PageRef, Page]]):
                 n = len(doc.pages)
                 if n and (wanted is None or (vi, di) in wanted):
                     if not open_row:  # a row per chosen document, or one for the volume
-                        self._volumes.append(vi)
-                        self._documents.append(di)
-                        self._numbers.append(number)
-                        self._firsts.append(count)
-                        self._offsets.append(offset)
+                        self._row(vi, di, number, count, offset)
                         open_row = wanted is None
                     count += n
                     offset += sum(doc.pages.sizes())
                 number += n
         self._count, self.length = count, offset
+
+    def _row(self, volume: int, document: int, number: int, first: int, offset: int) -> None:
+        self._volumes.append(volume)
+        self._documents.append(document)
+        self._numbers.append(number)
+        self._firsts.append(first)
+        self._offsets.append(offset)
 
     def __len__(self) -> int:
         return self._count

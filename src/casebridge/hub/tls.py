@@ -169,12 +169,9 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol):
         if not cycle.response_complete:
             if cycle.reading:
                 self._into_slabs(cycle, data[:n])
+                self._queued(cycle)
             else:  # not read yet: a few KiB until reading pauses, copied as they are
-                cycle.chunks.append(bytes(data[:n]))
-                cycle.queued += n
-            if cycle.queued > (BODY_HIGH_WATER if cycle.reading else BODY_WAIT_HIGH_WATER):
-                self.flow.pause_reading()
-            cycle.message_event.set()
+                self._queue(cycle, bytes(data[:n]))
         self.taking -= n
         if not self.taking:  # the parser never saw the body: a fresh one for the next request
             self.parser = httptools.HttpRequestParser(self)
@@ -207,8 +204,15 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol):
             return
         if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
             return
-        cycle.chunks.append(body)
-        cycle.queued += len(body)
+        self._queue(cycle, body)
+
+    def _queue(self, cycle: Any, piece: bytes) -> None:
+        cycle.chunks.append(piece)
+        cycle.queued += len(piece)
+        self._queued(cycle)
+
+    def _queued(self, cycle: Any) -> None:
+        """After body bytes were queued: pause reading past the mark, wake the reader."""
         if cycle.queued > (BODY_HIGH_WATER if cycle.reading else BODY_WAIT_HIGH_WATER):
             self.flow.pause_reading()
         cycle.message_event.set()

@@ -23,7 +23,12 @@ from pathlib import Path
 from typing import Protocol, overload
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import (
+    AEADDecryptionContext,
+    Cipher,
+    algorithms,
+    modes,
+)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from casebridge.errors import AlteredData, ConfigError, CorruptData, Said
@@ -133,24 +138,28 @@ class GmSuite:
         out[n : n + TAG_BYTES] = enc.tag
 
     def open(self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes) -> bytes:
-        if len(data) < TAG_BYTES:
-            raise InvalidTag
-        body, tag = data[:-TAG_BYTES], bytes(data[-TAG_BYTES:])
-        dec = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
-        dec.authenticate_additional_data(aad)
+        dec, body = self._decryptor(key, nonce, data, aad)
         return dec.update(body) + dec.finalize()
 
     def open_into(
         self, key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes, out: memoryview
     ) -> None:
+        dec, body = self._decryptor(key, nonce, data, aad)
+        if len(body):  # update_into wants len(body) + 15 bytes of room; out has + 16
+            dec.update_into(body, out)
+        dec.finalize()  # the tag: InvalidTag if the body or the data were altered
+
+    @staticmethod
+    def _decryptor(
+        key: bytes, nonce: bytes, data: bytes | memoryview, aad: bytes
+    ) -> tuple[AEADDecryptionContext, bytes | memoryview]:
+        """The decryptor for ``data`` (ciphertext then tag), and the ciphertext."""
         if len(data) < TAG_BYTES:
             raise InvalidTag
         body, tag = data[:-TAG_BYTES], bytes(data[-TAG_BYTES:])
         dec = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
         dec.authenticate_additional_data(aad)
-        if len(body):  # update_into wants len(body) + 15 bytes of room; out has + 16
-            dec.update_into(body, out)
-        dec.finalize()  # the tag: InvalidTag if the body or the data were altered
+        return dec, body
 
 
 SUITES: dict[str, CryptoSuite] = {"intl": IntlSuite(), "gm": GmSuite()}
